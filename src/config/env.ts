@@ -1,0 +1,115 @@
+// The only reader of process.env. Ollama's variable names keep their meaning (so a user's setup
+// carries over); MOED_* variables are ours. Values are trimmed of spaces and quotes as Ollama does.
+import os from 'node:os';
+import path from 'node:path';
+import { parseDuration } from './duration.js';
+
+export interface HostAddress {
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+}
+
+export interface DaemonConfig {
+  listen: HostAddress;
+  modelsDir: string;
+  /** Default keep-alive in milliseconds; negative means forever. */
+  keepAliveMs: number;
+  numParallel: number;
+  maxQueue: number;
+  maxLoadedModels: number;
+  /** Default num_ctx when neither Modelfile nor request sets one. */
+  contextLength: number;
+  origins: string[];
+  debug: boolean;
+  /** How long a runner may go without a sign of life before it is killed. */
+  loadTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function clean(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().replace(/^["']+|["']+$/g, '').trim();
+  return v === '' ? undefined : v;
+}
+
+function intVar(env: Env, name: string, fallback: number): number {
+  const v = clean(env[name]);
+  if (v === undefined) return fallback;
+  const n = Number.parseInt(v, 10);
+  if (!Number.isFinite(n)) throw new Error(`${name} must be an integer, got "${v}"`);
+  return n;
+}
+
+/** OLLAMA_HOST as Ollama reads it: host, host:port, scheme://host[:port]; scheme without port means 80/443. */
+export function parseHost(value: string | undefined): HostAddress {
+  const v = clean(value);
+  if (v === undefined) return { scheme: 'http', host: '127.0.0.1', port: 11434 };
+  let scheme: 'http' | 'https' = 'http';
+  let rest = v;
+  let defaultPort = 11434;
+  const m = /^(https?):\/\/(.*)$/i.exec(v);
+  if (m) {
+    scheme = m[1]!.toLowerCase() as 'http' | 'https';
+    rest = m[2]!;
+    defaultPort = scheme === 'https' ? 443 : 80;
+  }
+  rest = rest.replace(/\/.*$/, '');
+  let host = rest;
+  let port = defaultPort;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(rest);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2]) port = Number(bracketed[2]);
+  } else {
+    const idx = rest.lastIndexOf(':');
+    if (idx >= 0 && rest.indexOf(':') === idx) {
+      host = rest.slice(0, idx);
+      const p = rest.slice(idx + 1);
+      if (p !== '') port = Number(p);
+    }
+  }
+  if (host === '') host = '127.0.0.1';
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`OLLAMA_HOST has an invalid port: "${v}"`);
+  return { scheme, host, port };
+}
+
+export function readDaemonConfig(env: Env = process.env): DaemonConfig {
+  const keepAlive = clean(env.OLLAMA_KEEP_ALIVE);
+  const home = env.HOME ?? os.homedir();
+  return {
+    listen: parseHost(env.OLLAMA_HOST),
+    modelsDir: clean(env.OLLAMA_MODELS) ?? path.join(home, '.moed', 'models'),
+    keepAliveMs: keepAlive === undefined ? 5 * 60_000 : parseKeepAliveEnv(keepAlive),
+    numParallel: Math.max(1, intVar(env, 'OLLAMA_NUM_PARALLEL', 4)),
+    maxQueue: Math.max(1, intVar(env, 'OLLAMA_MAX_QUEUE', 512)),
+    maxLoadedModels: intVar(env, 'OLLAMA_MAX_LOADED_MODELS', 0) || 3,
+    contextLength: intVar(env, 'OLLAMA_CONTEXT_LENGTH', 0) || 4096,
+    origins: (clean(env.OLLAMA_ORIGINS) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    debug: ['1', 'true', '2'].includes((clean(env.OLLAMA_DEBUG) ?? '').toLowerCase()),
+    loadTimeoutMs: clean(env.OLLAMA_LOAD_TIMEOUT) ? parseKeepAliveEnv(clean(env.OLLAMA_LOAD_TIMEOUT)!) : 5 * 60_000,
+  };
+}
+
+/** OLLAMA_KEEP_ALIVE accepts integer seconds or a Go duration. */
+function parseKeepAliveEnv(v: string): number {
+  if (/^-?\d+$/.test(v)) return Number(v) * 1000;
+  return parseDuration(v);
+}
+
+/** The address clients use to reach the daemon (the CLI reads OLLAMA_HOST too). */
+export function clientBaseUrl(env: Env = process.env): string {
+  const { scheme, host, port } = parseHost(env.OLLAMA_HOST);
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+/** Folder for moed's own files beside the store (demo model, caches). */
+export function moedHome(env: Env = process.env): string {
+  return clean(env.MOED_HOME) ?? path.join(env.HOME ?? os.homedir(), '.moed');
+}
+
+export function runnerEnv(env: Env = process.env): Env {
+  return { ...env };
+}

@@ -1,0 +1,16 @@
+// Messages between the daemon and a runner child process (Node IPC channel). Small and per token.
+import type { ErrorInfo, GenerateEvent, GenerateParams, LoadParams, LoadedInfo } from './types.js';
+
+export type ToRunner =
+  | { t: 'load'; params: LoadParams }
+  | { t: 'generate'; id: number; params: GenerateParams }
+  | { t: 'cancel'; id: number }
+  | { t: 'ping'; seq: number };
+
+export type FromRunner =
+  | { t: 'progress'; progress: number }
+  | { t: 'loaded'; info: LoadedInfo }
+  | { t: 'load_failed'; error: ErrorInfo }
+  | { t: 'event'; id: number; event: GenerateEvent }
+  | { t: 'error'; id: number; error: ErrorInfo }
+  | { t: 'pong'; seq: number };

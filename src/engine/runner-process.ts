@@ -1,0 +1,140 @@
+// The daemon's side of a runner child process: starts it, loads the model, multiplexes requests
+// over the IPC channel, and turns a crash into an error for every request in flight.
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MoedError, type ErrorCode } from '../errors/index.js';
+import { AsyncQueue } from './async-queue.js';
+import type { FromRunner, ToRunner } from './protocol.js';
+import type { EngineRunner, StartOptions } from './runner.js';
+import type { ErrorInfo, GenerateEvent, GenerateParams, LoadParams, LoadedInfo } from './types.js';
+
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The compiled runner entry (tests run from src/, so always point at dist/). */
+export const RUNNER_SCRIPT = path.join(projectRoot, 'dist', 'runner', 'main.js');
+
+const KNOWN_CODES = new Set<string>(['INVALID_REQUEST', 'ENGINE_FAILURE', 'MODEL_LOAD_FAILED']);
+
+function toError(info: ErrorInfo, fallback: ErrorCode): MoedError {
+  const code = (KNOWN_CODES.has(info.code) ? info.code : fallback) as ErrorCode;
+  return new MoedError(code, info.message);
+}
+
+export class RunnerProcess implements EngineRunner {
+  private readonly streams = new Map<number, AsyncQueue<GenerateEvent>>();
+  private nextId = 1;
+  private exitReason?: string;
+  info!: LoadedInfo;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (msg: FromRunner) => this.onMessage(msg));
+    child.on('exit', (code, signal) => {
+      this.exitReason = signal ? `signal ${signal}` : `exit code ${code}`;
+      const err = new MoedError('RUNNER_CRASHED', `model runner stopped unexpectedly (${this.exitReason})`);
+      for (const q of this.streams.values()) q.fail(err);
+      this.streams.clear();
+    });
+  }
+
+  get alive(): boolean {
+    return this.exitReason === undefined && this.child.connected;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  static async start(params: LoadParams, options: StartOptions, script = RUNNER_SCRIPT): Promise<RunnerProcess> {
+    const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const runner = new RunnerProcess(child);
+    await new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new MoedError('MODEL_LOAD_FAILED', `model load made no progress for ${options.loadTimeoutMs} ms; runner killed`));
+        }, options.loadTimeoutMs);
+      };
+      const onMessage = (msg: FromRunner) => {
+        if (msg.t === 'progress') {
+          arm();
+          options.onProgress?.(msg.progress);
+        } else if (msg.t === 'loaded') {
+          done();
+          runner.info = msg.info;
+          resolve();
+        } else if (msg.t === 'load_failed') {
+          done();
+          reject(toError(msg.error, 'MODEL_LOAD_FAILED'));
+        }
+      };
+      const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+        done();
+        reject(
+          new MoedError(
+            'MODEL_LOAD_FAILED',
+            `model runner exited while loading ${path.basename(params.modelPath)} (${signal ? `signal ${signal}` : `exit code ${code}`}); the file may be corrupt or too large for this machine`,
+          ),
+        );
+      };
+      const done = () => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      child.on('message', onMessage);
+      child.on('exit', onExit);
+      arm();
+      runner.send({ t: 'load', params });
+    });
+    return runner;
+  }
+
+  private send(msg: ToRunner): void {
+    if (this.child.connected) this.child.send(msg);
+  }
+
+  private onMessage(msg: FromRunner): void {
+    if (msg.t === 'event') {
+      const q = this.streams.get(msg.id);
+      if (!q) return;
+      q.push(msg.event);
+      if (msg.event.type === 'done') {
+        q.end();
+        this.streams.delete(msg.id);
+      }
+    } else if (msg.t === 'error') {
+      const q = this.streams.get(msg.id);
+      q?.fail(toError(msg.error, 'ENGINE_FAILURE'));
+      this.streams.delete(msg.id);
+    }
+  }
+
+  generate(params: GenerateParams, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    if (!this.alive) throw new MoedError('RUNNER_CRASHED', `model runner is not running (${this.exitReason ?? 'closed'})`);
+    const id = this.nextId++;
+    const queue = new AsyncQueue<GenerateEvent>();
+    this.streams.set(id, queue);
+    const cancel = () => {
+      if (!this.streams.has(id)) return;
+      this.streams.delete(id);
+      this.send({ t: 'cancel', id });
+      queue.fail(new MoedError('REQUEST_CANCELED', 'request canceled'));
+    };
+    if (signal.aborted) cancel();
+    else signal.addEventListener('abort', cancel, { once: true });
+    this.send({ t: 'generate', id, params });
+    return queue;
+  }
+
+  /** Ends the process, which returns every byte of RAM, VRAM and mmap it held. */
+  async close(): Promise<void> {
+    if (this.exitReason !== undefined) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}

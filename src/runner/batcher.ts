@@ -1,0 +1,289 @@
+// Continuous batching: every active sequence shares one llama_decode per step. Each step carries
+// the last sampled token of every generating sequence plus as many pending prompt tokens as the
+// batch allows, so a new request starts without waiting for others, and a finished or cancelled
+// one frees its slot at once. A slot keeps the tokens of its KV cache after a request ends, so the
+// next request that extends them (the next chat turn) evaluates only its new tokens.
+import type { Context, DecodeBatch, Model, SampleRequest, Sampler } from '../binding/types.js';
+import type { ErrorInfo, GenerateEvent, GenerateStart } from '../engine/types.js';
+import { StopMatcher } from './stop-strings.js';
+
+export interface JobSpec {
+  id: number;
+  prompt: Int32Array;
+  sampler: Sampler;
+  /** -1 means until the context is full. */
+  numPredict: number;
+  stop: string[];
+  start: Omit<GenerateStart, 'type' | 'promptTokens' | 'cachedTokens'>;
+  emit: (event: GenerateEvent) => void;
+  fail: (error: ErrorInfo) => void;
+}
+
+interface Job extends JobSpec {
+  slot?: Slot;
+  /** Prompt tokens already in the slot's KV cache. */
+  evaluated: number;
+  cached: number;
+  /** Sampled but not yet decoded. */
+  pending: number | null;
+  generated: number;
+  cancelled: boolean;
+  stopper: StopMatcher;
+  decoder: TextDecoder;
+  tAssigned: bigint;
+  tFirstToken: bigint;
+}
+
+interface Slot {
+  id: number;
+  /** Exactly the tokens held in this sequence's KV cache. */
+  tokens: number[];
+  job?: Job;
+  lastUsed: number;
+}
+
+interface Entry {
+  job: Job;
+  count: number;
+  sampleIndex: number;
+}
+
+function commonPrefix(a: number[], b: Int32Array): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+export class Batcher {
+  private readonly slots: Slot[];
+  private readonly waiting: Job[] = [];
+  private readonly jobs = new Map<number, Job>();
+  private running = false;
+  private inFlight: Job[] = [];
+  private clock = 0;
+
+  constructor(
+    private readonly model: Model,
+    private readonly ctx: Context,
+  ) {
+    this.slots = Array.from({ length: ctx.nSeqMax }, (_, id) => ({ id, tokens: [], lastUsed: 0 }));
+  }
+
+  get contextPerSequence(): number {
+    return this.ctx.nCtxSeq;
+  }
+
+  submit(spec: JobSpec): void {
+    if (spec.prompt.length === 0) {
+      spec.fail({ code: 'INVALID_REQUEST', message: 'the prompt is empty after templating' });
+      return;
+    }
+    if (spec.prompt.length >= this.ctx.nCtxSeq) {
+      spec.fail({
+        code: 'INVALID_REQUEST',
+        message: `the input length exceeds the context length (${spec.prompt.length} tokens, context ${this.ctx.nCtxSeq})`,
+      });
+      return;
+    }
+    const job: Job = {
+      ...spec,
+      evaluated: 0,
+      cached: 0,
+      pending: null,
+      generated: 0,
+      cancelled: false,
+      stopper: new StopMatcher(spec.stop),
+      decoder: new TextDecoder('utf-8'),
+      tAssigned: 0n,
+      tFirstToken: 0n,
+    };
+    this.jobs.set(job.id, job);
+    this.waiting.push(job);
+    void this.run();
+  }
+
+  cancel(id: number): void {
+    const job = this.jobs.get(id);
+    if (!job) return;
+    job.cancelled = true;
+    // Stop a long prompt evaluation at once when nobody else is waiting on this decode.
+    if (this.inFlight.length > 0 && this.inFlight.every((j) => j.cancelled)) this.ctx.abort();
+    void this.run();
+  }
+
+  private assignSlots(): void {
+    for (let i = 0; i < this.waiting.length; ) {
+      const job = this.waiting[i]!;
+      if (job.cancelled) {
+        this.waiting.splice(i, 1);
+        this.release(job);
+        continue;
+      }
+      const free = this.slots.filter((s) => !s.job);
+      if (free.length === 0) return;
+      let best = free[0]!;
+      let bestLen = -1;
+      for (const s of free) {
+        const len = commonPrefix(s.tokens, job.prompt);
+        if (len > bestLen || (len === bestLen && s.lastUsed < best.lastUsed)) {
+          best = s;
+          bestLen = len;
+        }
+      }
+      // At least one prompt token is evaluated again, to get logits for the first sample.
+      const keep = Math.min(bestLen, job.prompt.length - 1);
+      if (keep < best.tokens.length) {
+        this.ctx.seqRm(best.id, keep, -1);
+        best.tokens.length = keep;
+      }
+      best.job = job;
+      best.lastUsed = ++this.clock;
+      job.slot = best;
+      job.evaluated = keep;
+      job.cached = keep;
+      job.tAssigned = process.hrtime.bigint();
+      this.waiting.splice(i, 1);
+      job.emit({ type: 'start', promptTokens: job.prompt.length, cachedTokens: keep, ...job.start });
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        this.assignSlots();
+        for (const s of this.slots) if (s.job?.cancelled) this.release(s.job);
+        const active = this.slots.filter((s) => s.job).map((s) => s.job!);
+        if (active.length === 0) break;
+        await this.step(active);
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.waiting.length > 0) void this.run();
+  }
+
+  private async step(active: Job[]): Promise<void> {
+    const cap = this.ctx.nBatch;
+    const tokens: number[] = [];
+    const positions: number[] = [];
+    const seqIds: number[] = [];
+    const logits: number[] = [];
+    const entries: Entry[] = [];
+    const samples: SampleRequest[] = [];
+    const add = (job: Job, token: number, pos: number, wantLogits: boolean) => {
+      tokens.push(token);
+      positions.push(pos);
+      seqIds.push(job.slot!.id);
+      logits.push(wantLogits ? 1 : 0);
+      if (wantLogits) samples.push({ sampler: job.sampler, batchIndex: tokens.length - 1 });
+    };
+    // Generating sequences first: one token each keeps every stream moving.
+    for (const job of active) {
+      if (job.pending === null) continue;
+      add(job, job.pending, job.slot!.tokens.length, true);
+      entries.push({ job, count: 1, sampleIndex: samples.length - 1 });
+    }
+    // Then prompt tokens, as many as fit.
+    for (const job of active) {
+      if (job.pending !== null || tokens.length >= cap) continue;
+      const remaining = job.prompt.length - job.evaluated;
+      const n = Math.min(remaining, cap - tokens.length);
+      const base = job.slot!.tokens.length;
+      for (let k = 0; k < n; k++) {
+        const last = job.evaluated + k === job.prompt.length - 1;
+        add(job, job.prompt[job.evaluated + k]!, base + k, last);
+      }
+      entries.push({ job, count: n, sampleIndex: job.evaluated + n === job.prompt.length ? samples.length - 1 : -1 });
+    }
+    const batch: DecodeBatch = {
+      tokens: Int32Array.from(tokens),
+      positions: Int32Array.from(positions),
+      seqIds: Int32Array.from(seqIds),
+      logits: Uint8Array.from(logits),
+    };
+    this.inFlight = entries.map((e) => e.job);
+    let sampled: Int32Array;
+    try {
+      sampled = await this.ctx.decode(batch, samples);
+    } catch (e) {
+      this.inFlight = [];
+      this.recover(entries, e as Error & { code?: string });
+      return;
+    }
+    this.inFlight = [];
+    let offset = 0;
+    for (const { job, count, sampleIndex } of entries) {
+      const slot = job.slot!;
+      const isGen = job.pending !== null;
+      if (isGen) {
+        slot.tokens.push(job.pending!);
+        job.pending = null;
+      } else {
+        for (let k = 0; k < count; k++) slot.tokens.push(batch.tokens[offset + k]!);
+        job.evaluated += count;
+      }
+      offset += count;
+      if (sampleIndex >= 0 && !job.cancelled) this.accept(job, sampled[sampleIndex]!);
+    }
+  }
+
+  /** After a failed decode: drop whatever part of the batch reached the KV cache. */
+  private recover(entries: Entry[], error: Error & { code?: string }): void {
+    for (const { job } of entries) {
+      const slot = job.slot!;
+      this.ctx.seqRm(slot.id, slot.tokens.length, -1);
+    }
+    if (error.code === 'ABORTED') return; // cancelled jobs are released by the loop; others retry
+    for (const { job } of entries) {
+      const slot = job.slot!;
+      this.ctx.seqRm(slot.id, 0, -1);
+      slot.tokens.length = 0;
+      job.fail({ code: 'ENGINE_FAILURE', message: `decode failed: ${error.message}` });
+      this.release(job);
+    }
+  }
+
+  private accept(job: Job, token: number): void {
+    const now = process.hrtime.bigint();
+    if (job.generated === 0 && job.tFirstToken === 0n) job.tFirstToken = now;
+    if (this.model.isEog(token)) return this.finish(job, 'stop', false);
+    job.generated++;
+    const text = job.decoder.decode(this.model.tokenPiece(token, true), { stream: true });
+    const { emit, stopped } = job.stopper.push(text);
+    if (emit) job.emit({ type: 'text', text: emit });
+    if (stopped) return this.finish(job, 'stop', true);
+    if (job.numPredict >= 0 && job.generated >= job.numPredict) return this.finish(job, 'length', false);
+    // The sampled token still has to be decoded; with no room left for it, the answer is cut here.
+    if (job.slot!.tokens.length + 1 >= this.ctx.nCtxSeq) return this.finish(job, 'length', false);
+    job.pending = token;
+  }
+
+  private finish(job: Job, reason: 'stop' | 'length', stoppedByString: boolean): void {
+    if (!stoppedByString) {
+      const rest = job.stopper.push(job.decoder.decode()).emit + job.stopper.flush();
+      if (rest) job.emit({ type: 'text', text: rest });
+    }
+    const end = process.hrtime.bigint();
+    const first = job.tFirstToken || end;
+    job.emit({
+      type: 'done',
+      reason,
+      promptEvalCount: job.prompt.length - job.cached,
+      promptEvalNs: Number(first - job.tAssigned),
+      evalCount: job.generated,
+      evalNs: Number(end - first),
+      cachedTokens: job.cached,
+    });
+    this.release(job);
+  }
+
+  private release(job: Job): void {
+    if (job.slot) job.slot.job = undefined;
+    job.slot = undefined;
+    this.jobs.delete(job.id);
+    job.sampler.dispose();
+  }
+}

@@ -1,0 +1,72 @@
+// Models as the API shows them: lookup by the requested name, details, capabilities, and the
+// engine parameters a request needs to load one.
+import type { ListModelResponse, ModelDetails } from '../api/types.js';
+import type { DaemonConfig } from '../config/env.js';
+import type { Options } from '../config/options.js';
+import type { LoadParams } from '../engine/types.js';
+import { MoedError } from '../errors/index.js';
+import { parseModelNameOrNull } from '../store/names.js';
+import { checkModelFiles, type ModelStore, type StoredModel } from '../store/store.js';
+
+export type Capability = 'completion' | 'tools' | 'insert' | 'vision' | 'embedding' | 'thinking';
+
+/** The model for a request, or Ollama's 404 `model '<name>' not found`. */
+export async function findModel(store: ModelStore, requested: string): Promise<StoredModel> {
+  const name = parseModelNameOrNull(requested);
+  const model = name ? await store.get(name) : undefined;
+  if (!model) throw new MoedError('MODEL_NOT_FOUND', `model '${requested}' not found`);
+  return model;
+}
+
+export function capabilities(model: StoredModel): Capability[] {
+  return (model.config.capabilities ?? ['completion']) as Capability[];
+}
+
+export function modelDetails(model: StoredModel, withLengths = true): ModelDetails {
+  const c = model.config;
+  const details: ModelDetails = {
+    parent_model: '',
+    format: c.model_format || 'gguf',
+    family: c.model_family || '',
+    families: c.model_families?.length ? c.model_families : null,
+    parameter_size: c.model_type || '',
+    quantization_level: c.file_type || '',
+  };
+  if (withLengths && c.context_length) details.context_length = c.context_length;
+  if (withLengths && c.embedding_length) details.embedding_length = c.embedding_length;
+  return details;
+}
+
+export function listEntry(model: StoredModel): ListModelResponse {
+  return {
+    name: model.display,
+    model: model.display,
+    modified_at: model.modifiedAt.toISOString(),
+    size: model.size,
+    digest: model.digest,
+    details: modelDetails(model),
+    capabilities: capabilities(model),
+  };
+}
+
+/** Engine load parameters for a model under merged options. */
+export async function loadParamsFor(model: StoredModel, options: Options, config: DaemonConfig): Promise<LoadParams> {
+  await checkModelFiles(model);
+  const numCtx = Math.max(256, options.num_ctx);
+  return {
+    modelPath: model.modelFiles[0]!.path,
+    numCtx,
+    numParallel: config.numParallel,
+    // Big logical batches make prompt processing fast; llama.cpp clamps them to the context.
+    numBatch: Math.max(options.num_batch, 2048),
+    numUbatch: Math.max(options.num_batch, 512),
+    numThreads: options.num_thread,
+    gpuLayers: options.num_gpu,
+    templateOverride: model.template && looksLikeJinja(model.template) ? model.template : undefined,
+  };
+}
+
+/** Ollama TEMPLATEs are Go templates ({{ .Prompt }}); moed renders Jinja ({{ messages }}, {% %}). */
+export function looksLikeJinja(template: string): boolean {
+  return /\{%|\{\{\s*(messages|bos_token|message)\b/.test(template) && !/\{\{\s*\./.test(template);
+}

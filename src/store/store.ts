@@ -1,0 +1,304 @@
+// The model store, laid out as Ollama's (OLLAMA_MODELS): blobs/sha256-<hex> and
+// manifests/<host>/<namespace>/<model>/<tag>. A local GGUF named by a Modelfile's FROM is
+// referenced in place (a small JSON "model-ref" layer records its path, size and mtime), never copied.
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MoedError } from '../errors/index.js';
+import { writeFileAtomic } from './fs-atomic.js';
+import { displayName, fullName, parseModelName, type ModelName } from './names.js';
+
+export const MediaTypes = {
+  manifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  config: 'application/vnd.docker.container.image.v1+json',
+  model: 'application/vnd.ollama.image.model',
+  modelRef: 'application/vnd.moed.image.model-ref',
+  template: 'application/vnd.ollama.image.template',
+  system: 'application/vnd.ollama.image.system',
+  params: 'application/vnd.ollama.image.params',
+  messages: 'application/vnd.ollama.image.messages',
+  license: 'application/vnd.ollama.image.license',
+} as const;
+
+export interface Layer {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+export interface Manifest {
+  schemaVersion: 2;
+  mediaType: string;
+  config: Layer;
+  layers: Layer[];
+}
+
+/** The config blob, as Ollama writes it (model_format, model_family, model_type, file_type). */
+export interface ModelConfig {
+  model_format: string;
+  model_family: string;
+  model_families: string[];
+  model_type: string;
+  file_type: string;
+  architecture?: string;
+  context_length?: number;
+  embedding_length?: number;
+  /** What the model can do, decided from its GGUF when it was created. */
+  capabilities?: string[];
+}
+
+export interface ModelFileRef {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface StoredMessage {
+  role: string;
+  content: string;
+}
+
+export interface StoredModel {
+  name: ModelName;
+  display: string;
+  /** sha256 hex of the manifest bytes (no prefix), as /api/tags reports it. */
+  digest: string;
+  modifiedAt: Date;
+  /** Bytes of the model files plus the other layers. */
+  size: number;
+  manifest: Manifest;
+  config: ModelConfig;
+  /** GGUF files in load order; the first is what the engine opens. */
+  modelFiles: ModelFileRef[];
+  /** True when the GGUF is referenced in place rather than stored as a blob. */
+  referenced: boolean;
+  template?: string;
+  system?: string;
+  parameters: Record<string, unknown>;
+  messages: StoredMessage[];
+  license: string[];
+}
+
+export interface CreateParts {
+  /** Files referenced in place (a Modelfile FROM naming a local GGUF). */
+  modelFiles?: ModelFileRef[];
+  /** A GGUF already in the store's blobs ("sha256:<hex>"). */
+  modelBlob?: string;
+  config: ModelConfig;
+  template?: string;
+  system?: string;
+  parameters?: Record<string, unknown>;
+  messages?: StoredMessage[];
+  license?: string[];
+}
+
+const DIGEST = /^sha256[:-]([0-9a-fA-F]{64})$/;
+
+export function parseDigest(digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new MoedError('INVALID_REQUEST', 'invalid digest format');
+  return m[1]!.toLowerCase();
+}
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+export class ModelStore {
+  constructor(readonly root: string) {}
+
+  get blobsDir() {
+    return path.join(this.root, 'blobs');
+  }
+
+  get manifestsDir() {
+    return path.join(this.root, 'manifests');
+  }
+
+  blobPath(digest: string): string {
+    return path.join(this.blobsDir, `sha256-${parseDigest(digest)}`);
+  }
+
+  private manifestPath(n: ModelName): string {
+    return path.join(this.manifestsDir, n.host, n.namespace, n.model, n.tag);
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    return fs.stat(this.blobPath(digest)).then((s) => s.isFile(), () => false);
+  }
+
+  /** Writes a small blob (JSON, text) and returns its layer. */
+  async putBlob(mediaType: string, data: string | Uint8Array): Promise<Layer> {
+    const hex = sha256(data);
+    const target = path.join(this.blobsDir, `sha256-${hex}`);
+    if (!(await this.hasBlob(`sha256:${hex}`))) await writeFileAtomic(target, data);
+    return { mediaType, digest: `sha256:${hex}`, size: Buffer.byteLength(data) };
+  }
+
+  /** Moves a finished file into the blobs under its sha256 (computed here). */
+  async importBlobFile(file: string): Promise<Layer> {
+    const hex = await hashFile(file);
+    const target = path.join(this.blobsDir, `sha256-${hex}`);
+    await fs.mkdir(this.blobsDir, { recursive: true });
+    await fs.rename(file, target);
+    const { size } = await fs.stat(target);
+    return { mediaType: MediaTypes.model, digest: `sha256:${hex}`, size };
+  }
+
+  private async readBlobText(digest: string): Promise<string> {
+    return fs.readFile(this.blobPath(digest), 'utf8');
+  }
+
+  /** Every manifest path under manifests/, as names. */
+  private async manifestNames(): Promise<ModelName[]> {
+    const out: ModelName[] = [];
+    const walk = async (dir: string, depth: number, parts: string[]) => {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (e.name.startsWith('.')) continue;
+        const next = [...parts, e.name];
+        if (depth === 3 && e.isFile()) {
+          out.push({ host: next[0]!, namespace: next[1]!, model: next[2]!, tag: next[3]! });
+        } else if (depth < 3 && e.isDirectory()) {
+          await walk(path.join(dir, e.name), depth + 1, next);
+        }
+      }
+    };
+    await walk(this.manifestsDir, 0, []);
+    return out;
+  }
+
+  /** The stored name matching case-insensitively, or undefined. */
+  async resolve(name: string | ModelName): Promise<ModelName | undefined> {
+    const wanted = typeof name === 'string' ? parseModelName(name) : name;
+    const key = fullName(wanted).toLowerCase();
+    return (await this.manifestNames()).find((n) => fullName(n).toLowerCase() === key);
+  }
+
+  async get(name: string | ModelName): Promise<StoredModel | undefined> {
+    const found = await this.resolve(name);
+    return found ? this.load(found) : undefined;
+  }
+
+  async list(): Promise<StoredModel[]> {
+    const models: StoredModel[] = [];
+    for (const n of await this.manifestNames()) {
+      const m = await this.load(n).catch(() => undefined);
+      if (m) models.push(m);
+    }
+    return models.sort((a, b) => b.modifiedAt.getTime() - a.modifiedAt.getTime());
+  }
+
+  private async load(n: ModelName): Promise<StoredModel> {
+    const file = this.manifestPath(n);
+    const [bytes, stat] = await Promise.all([fs.readFile(file), fs.stat(file)]);
+    const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
+    const config = JSON.parse(await this.readBlobText(manifest.config.digest)) as ModelConfig;
+    const model: StoredModel = {
+      name: n,
+      display: displayName(n),
+      digest: sha256(bytes),
+      modifiedAt: stat.mtime,
+      size: 0,
+      manifest,
+      config,
+      modelFiles: [],
+      referenced: false,
+      parameters: {},
+      messages: [],
+      license: [],
+    };
+    let size = manifest.config.size;
+    for (const layer of manifest.layers) {
+      switch (layer.mediaType) {
+        case MediaTypes.model:
+          model.modelFiles.push({ path: this.blobPath(layer.digest), size: layer.size, mtimeMs: 0 });
+          size += layer.size;
+          break;
+        case MediaTypes.modelRef: {
+          const ref = JSON.parse(await this.readBlobText(layer.digest)) as { files: ModelFileRef[] };
+          model.modelFiles.push(...ref.files);
+          model.referenced = true;
+          size += ref.files.reduce((s, f) => s + f.size, 0);
+          break;
+        }
+        case MediaTypes.template:
+          model.template = await this.readBlobText(layer.digest);
+          size += layer.size;
+          break;
+        case MediaTypes.system:
+          model.system = await this.readBlobText(layer.digest);
+          size += layer.size;
+          break;
+        case MediaTypes.params:
+          model.parameters = JSON.parse(await this.readBlobText(layer.digest));
+          size += layer.size;
+          break;
+        case MediaTypes.messages:
+          model.messages = JSON.parse(await this.readBlobText(layer.digest));
+          size += layer.size;
+          break;
+        case MediaTypes.license:
+          model.license.push(await this.readBlobText(layer.digest));
+          size += layer.size;
+          break;
+        default:
+          size += layer.size;
+      }
+    }
+    model.size = size;
+    return model;
+  }
+
+  /** Writes the layers and the manifest; the manifest goes last, so a failure leaves no model. */
+  async create(nameText: string, parts: CreateParts): Promise<StoredModel> {
+    const name = parseModelName(nameText);
+    const layers: Layer[] = [];
+    if (parts.modelBlob) {
+      if (!(await this.hasBlob(parts.modelBlob))) {
+        throw new MoedError('INVALID_REQUEST', `blob "${parts.modelBlob}" not found`);
+      }
+      const { size } = await fs.stat(this.blobPath(parts.modelBlob));
+      layers.push({ mediaType: MediaTypes.model, digest: `sha256:${parseDigest(parts.modelBlob)}`, size });
+    } else if (parts.modelFiles?.length) {
+      layers.push(await this.putBlob(MediaTypes.modelRef, JSON.stringify({ files: parts.modelFiles })));
+    } else {
+      throw new MoedError('INVALID_REQUEST', "neither 'from' or 'files' was specified");
+    }
+    if (parts.template) layers.push(await this.putBlob(MediaTypes.template, parts.template));
+    if (parts.system) layers.push(await this.putBlob(MediaTypes.system, parts.system));
+    if (parts.parameters && Object.keys(parts.parameters).length > 0) {
+      layers.push(await this.putBlob(MediaTypes.params, JSON.stringify(parts.parameters)));
+    }
+    if (parts.messages?.length) layers.push(await this.putBlob(MediaTypes.messages, JSON.stringify(parts.messages)));
+    for (const text of parts.license ?? []) layers.push(await this.putBlob(MediaTypes.license, text));
+    const config = await this.putBlob(MediaTypes.config, JSON.stringify(parts.config));
+    const manifest: Manifest = { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers };
+    const existing = await this.resolve(name);
+    await writeFileAtomic(this.manifestPath(existing ?? name), JSON.stringify(manifest));
+    return (await this.get(existing ?? name))!;
+  }
+}
+
+export async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Fails when a referenced GGUF was moved, deleted or replaced since the model was created. */
+export async function checkModelFiles(model: StoredModel): Promise<void> {
+  for (const f of model.modelFiles) {
+    const stat = await fs.stat(f.path).catch(() => undefined);
+    if (!stat) {
+      throw new MoedError(
+        'MODEL_FILE_MISSING',
+        `model file ${f.path} of ${model.display} is missing: it was moved or deleted; create the model again with the new path`,
+      );
+    }
+    if (stat.size !== f.size) {
+      throw new MoedError(
+        'MODEL_FILE_MISSING',
+        `model file ${f.path} of ${model.display} changed size (${f.size} → ${stat.size} bytes); create the model again`,
+      );
+    }
+  }
+}
