@@ -51,8 +51,10 @@ export interface ModelLoadParams {
   useExtraBufts?: boolean;
   vocabOnly?: boolean;
   checkTensors?: boolean;
-  /** Called from the JS thread with 0..1; return nothing. Loading stops when the model is disposed. */
+  /** Called from the JS thread with 0..1, ending with 1 before the promise resolves. If it throws, loading stops (LOAD_ABORTED). */
   onProgress?: (progress: number) => void;
+  /** Aborting stops the load at its next progress step; the promise rejects with LOAD_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface ContextParams {
@@ -108,7 +110,7 @@ export interface SamplerParams {
 }
 
 export interface Sampler {
-  /** Feed a token that was not produced by this sampler (prompt tokens for penalties). */
+  /** Feed a token that was not produced by this sampler (prompt tokens for penalties). The grammar does not see it. */
   accept(token: number): void;
   reset(): void;
   dispose(): void;
@@ -136,6 +138,10 @@ export interface PerfCounters {
   evalTokens: number;
 }
 
+/**
+ * While a decode or a state call runs on a worker, the other methods throw INVALID_ARGUMENT, except
+ * abort(), perf() and dispose(). dispose() during a decode aborts it; memory is freed when it ends.
+ */
 export interface Context {
   readonly nCtx: number;
   readonly nCtxSeq: number;
@@ -196,6 +202,11 @@ export interface ChatApplyInput {
   templateOverride?: string;
   /** Extra Jinja variables, JSON-encoded values. */
   kwargs?: Record<string, string>;
+  /**
+   * Build the returned `parser` to split reasoning (<think>...</think>) out of the content
+   * (default true, llama-server's reasoning_format "deepseek"); false leaves it in the content.
+   */
+  parseReasoning?: boolean;
 }
 
 export interface ChatApplyResult {
@@ -219,7 +230,10 @@ export interface ChatParserParams {
   format: number;
   parser: string;
   generationPrompt: string;
-  /** Extract reasoning (true) or leave it in the content (false). */
+  /**
+   * Extract reasoning (true) or leave it in the content (false). In this llama.cpp the choice is
+   * baked into `parser` by chatApply (ChatApplyInput.parseReasoning), so pass the same value to both.
+   */
   parseReasoning: boolean;
   parseToolCalls: boolean;
 }
