@@ -4,14 +4,17 @@ import Koa from 'koa';
 import type { ChatRequest } from '../api/types.js';
 import { collectChat, type ChatService } from '../service/chat.js';
 import type { ModelService } from '../service/model-service.js';
+import type { ModelStore } from '../store/store.js';
 import { VERSION } from '../version.js';
 import { errorMiddleware, methodNotAllowed, notFound, setJson } from './error-middleware.js';
 import { bodyOf, jsonBody } from './json-body.js';
 import { disconnectSignal, respondStream } from './ndjson.js';
+import { transferRoutes } from './routes/transfer.js';
 
 export interface AppServices {
   chat: ChatService;
   models: ModelService;
+  store: ModelStore;
   bodyLimitBytes?: number;
 }
 
@@ -43,6 +46,8 @@ export function createApp(services: AppServices): Koa {
       return last!;
     });
   });
+
+  transferRoutes(router, { store: services.store });
 
   app.use(errorMiddleware);
   app.use(router.routes());

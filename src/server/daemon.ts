@@ -28,6 +28,7 @@ export async function startDaemon(config: DaemonConfig, factory?: RunnerFactory)
   const app = createApp({
     chat: new ChatService({ store, scheduler, config }),
     models: new ModelService(store),
+    store,
   });
   const server = http.createServer(app.callback());
   // Generations stream for minutes: no request timeout, but keep idle sockets from piling up.

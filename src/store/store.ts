@@ -248,6 +248,45 @@ export class ModelStore {
     return model;
   }
 
+  /** The raw manifest bytes of a stored model (for push and copy). */
+  async readManifest(name: ModelName): Promise<Buffer> {
+    return fs.readFile(this.manifestPath(name));
+  }
+
+  /** Writes a manifest atomically; every blob it names must already be in the store. */
+  async writeManifest(name: ModelName, manifest: Manifest | Buffer): Promise<void> {
+    const bytes = Buffer.isBuffer(manifest) ? manifest : Buffer.from(JSON.stringify(manifest));
+    const parsed = JSON.parse(bytes.toString('utf8')) as Manifest;
+    for (const layer of [parsed.config, ...parsed.layers]) {
+      if (!(await this.hasBlob(layer.digest))) throw new MoedError('INVALID_REQUEST', `blob "${layer.digest}" not found`);
+    }
+    const existing = await this.resolve(name);
+    await writeFileAtomic(this.manifestPath(existing ?? name), bytes);
+  }
+
+  /** Removes a model's manifest; blobs no other manifest uses are removed too. */
+  async delete(name: ModelName): Promise<void> {
+    const found = await this.resolve(name);
+    if (!found) throw new MoedError('MODEL_NOT_FOUND', `model '${displayName(name)}' not found`);
+    await fs.rm(this.manifestPath(found));
+    await this.pruneBlobs();
+  }
+
+  /** Deletes blobs that no manifest references (temporary upload files are left alone). */
+  async pruneBlobs(): Promise<void> {
+    const used = new Set<string>();
+    for (const n of await this.manifestNames()) {
+      const m = JSON.parse((await fs.readFile(this.manifestPath(n))).toString('utf8')) as Manifest;
+      for (const l of [m.config, ...m.layers]) {
+        used.add(`sha256-${parseDigest(l.digest)}`);
+      }
+    }
+    const entries = await fs.readdir(this.blobsDir).catch(() => [] as string[]);
+    for (const e of entries) {
+      if (/^sha256-[0-9a-f]{64}$/.test(e) && !used.has(e)) await fs.rm(path.join(this.blobsDir, e), { force: true });
+    }
+  }
+
   /** Writes the layers and the manifest; the manifest goes last, so a failure leaves no model. */
   async create(nameText: string, parts: CreateParts): Promise<StoredModel> {
     const name = parseModelName(nameText);
