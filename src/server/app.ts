@@ -1,14 +1,14 @@
 // The Koa application: middleware in order (errors first), then the routes of each API.
 import Router from '@koa/router';
 import Koa from 'koa';
-import type { ChatRequest } from '../api/types.js';
-import { collectChat, type ChatService } from '../service/chat.js';
+import type { ChatService } from '../service/chat.js';
 import type { ModelService } from '../service/model-service.js';
 import type { ModelStore } from '../store/store.js';
-import { VERSION } from '../version.js';
-import { errorMiddleware, methodNotAllowed, notFound, setJson } from './error-middleware.js';
-import { bodyOf, jsonBody } from './json-body.js';
-import { disconnectSignal, respondStream } from './ndjson.js';
+import { errorMiddleware, methodNotAllowed, notFound } from './error-middleware.js';
+import { jsonBody } from './json-body.js';
+import { basicRoutes } from './routes/basic.js';
+import { inferenceRoutes } from './routes/inference.js';
+import { modelRoutes } from './routes/models.js';
 import { transferRoutes } from './routes/transfer.js';
 
 export interface AppServices {
@@ -23,30 +23,9 @@ export function createApp(services: AppServices): Koa {
   const router = new Router();
   const json = jsonBody(services.bodyLimitBytes ?? 64 * 1024 * 1024);
 
-  router.get('/', (ctx) => {
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.body = 'Ollama is running';
-  });
-  router.get('/api/version', (ctx) => setJson(ctx, 200, { version: VERSION }));
-  router.get('/api/tags', async (ctx) => setJson(ctx, 200, { models: await services.models.list() }));
-
-  router.post('/api/chat', json, async (ctx) => {
-    const req = bodyOf<ChatRequest>(ctx);
-    const signal = disconnectSignal(ctx);
-    const items = services.chat.chat(req, signal);
-    await respondStream(ctx, items, req.stream !== false, collectChat);
-  });
-
-  router.post('/api/create', json, async (ctx) => {
-    const req = bodyOf<Record<string, unknown>>(ctx);
-    const items = services.models.create(req);
-    await respondStream(ctx, items, req.stream !== false, async (all) => {
-      let last;
-      for await (const p of all) last = p;
-      return last!;
-    });
-  });
-
+  basicRoutes(router, services);
+  inferenceRoutes(router, services, json);
+  modelRoutes(router, services, json);
   transferRoutes(router, { store: services.store });
 
   app.use(errorMiddleware);
