@@ -1,6 +1,8 @@
 // Loads and unloads runners: one per model, shared by its concurrent requests, started on first
 // use, restarted after a crash, kept for keep_alive after its last request, evicted when idle and
-// over OLLAMA_MAX_LOADED_MODELS, and refused with 503 when too many requests wait.
+// over OLLAMA_MAX_LOADED_MODELS, and refused with 503 when too many requests wait. When every
+// loaded model is busy and no more may load, a new model waits for one to go idle (as Ollama's
+// scheduler does) rather than loading past the limit: two 400 GB models do not fit one machine.
 import { MoedError } from '../errors/index.js';
 import type { EngineRunner, RunnerFactory } from '../engine/runner.js';
 import type { LoadParams } from '../engine/types.js';
@@ -28,6 +30,8 @@ interface Entry {
   params: LoadParams;
   paramsKey: string;
   loading?: Promise<EngineRunner>;
+  /** While loading: waiting for room under the limit, or holding its place and starting. */
+  phase?: 'waiting' | 'starting';
   runner?: EngineRunner;
   active: number;
   keepAliveMs: number;
@@ -48,6 +52,8 @@ const FOREVER = new Date('2318-01-01T00:00:00Z');
 export class Scheduler {
   private readonly entries = new Map<string, Entry>();
   private pending = 0;
+  /** Loads waiting for a model to go idle or be unloaded. */
+  private waiters: (() => void)[] = [];
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -56,7 +62,8 @@ export class Scheduler {
 
   /**
    * A runner for the model, loading it when needed. `key` identifies the model (its digest);
-   * different load parameters (e.g. num_ctx) reload it.
+   * different load parameters (e.g. num_ctx) reload it. A request whose `signal` aborts while it
+   * waits gives up with 499 `request canceled` (the load itself goes on for the others).
    */
   async acquire(
     key: string,
@@ -64,10 +71,12 @@ export class Scheduler {
     params: LoadParams,
     keepAliveMs: number,
     onProgress?: (p: number) => void,
+    signal?: AbortSignal,
   ): Promise<Lease> {
     if (this.pending >= this.config.maxQueue) {
       throw new MoedError('QUEUE_FULL', 'server busy, please try again.  maximum pending requests exceeded');
     }
+    if (signal?.aborted) throw canceled();
     this.pending++;
     const start = process.hrtime.bigint();
     try {
@@ -79,7 +88,7 @@ export class Scheduler {
           await this.waitIdle(entry);
         }
         await this.unload(key);
-        entry = undefined;
+        entry = this.entries.get(key);
       }
       if (!entry) {
         entry = { key, name, params, paramsKey, active: 0, keepAliveMs, expiresAt: FOREVER, loadedAt: new Date() };
@@ -94,26 +103,15 @@ export class Scheduler {
         if (entry.runner) {
           runner = entry.runner;
         } else {
-          if (!entry.loading) {
-            await this.evictFor(key);
-            const e = entry;
-            e.loading = this.factory(params, { onProgress, loadTimeoutMs: this.config.loadTimeoutMs }).then(
-              (r) => {
-                e.runner = r;
-                e.loadedAt = new Date();
-                return r;
-              },
-              (err) => {
-                if (this.entries.get(key) === e) this.entries.delete(key);
-                throw err;
-              },
-            ).finally(() => (e.loading = undefined));
-          }
-          runner = await entry.loading!;
+          // One load per entry, shared by every request that arrives while it runs.
+          entry.loading ??= this.load(entry, onProgress);
+          runner = await abortable(entry.loading, signal);
           loaded = true;
         }
       } catch (e) {
         entry.active--;
+        if (entry.active === 0 && entry.runner) this.armKeepAlive(entry);
+        this.notify();
         throw e;
       }
       const lease = this.lease(entry, runner, loaded ? Number(process.hrtime.bigint() - start) : 0);
@@ -121,6 +119,65 @@ export class Scheduler {
     } finally {
       this.pending--;
     }
+  }
+
+  /** Makes room (evicting idle models, or waiting for one to go idle), then starts the runner. */
+  private load(entry: Entry, onProgress?: (p: number) => void): Promise<EngineRunner> {
+    const run = async (): Promise<EngineRunner> => {
+      await this.makeRoom(entry);
+      if (this.entries.get(entry.key) !== entry) throw new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
+      const runner = await this.factory(entry.params, { onProgress, loadTimeoutMs: this.config.loadTimeoutMs });
+      if (this.entries.get(entry.key) !== entry) {
+        await runner.close();
+        throw new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
+      }
+      entry.runner = runner;
+      entry.phase = undefined;
+      entry.loadedAt = new Date();
+      // Every request that waited for it may have given up meanwhile.
+      if (entry.active === 0) this.armKeepAlive(entry);
+      return runner;
+    };
+    return run()
+      .catch((err) => {
+        if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+        this.notify();
+        throw err;
+      })
+      .finally(() => {
+        entry.loading = undefined;
+      });
+  }
+
+  /**
+   * Waits until one more model fits under OLLAMA_MAX_LOADED_MODELS: idle models are unloaded,
+   * least recently used first; when all the others are busy, this load waits for one to be
+   * released. The check and the claim of the place happen together, so two loads never both take
+   * the last place.
+   */
+  private async makeRoom(entry: Entry): Promise<void> {
+    entry.phase = 'waiting';
+    for (;;) {
+      if (this.entries.get(entry.key) !== entry) return;
+      const others = [...this.entries.values()].filter((e) => e !== entry && (e.runner || e.phase === 'starting'));
+      if (others.length < this.config.maxLoadedModels) {
+        entry.phase = 'starting';
+        return;
+      }
+      const idle = others.filter((e) => e.active === 0 && e.runner).sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
+      if (idle.length > 0) {
+        await this.unload(idle[0]!.key);
+        continue;
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Wakes the loads waiting for room: a model went idle, was unloaded or failed to load. */
+  private notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
 
   private lease(entry: Entry, runner: EngineRunner, loadNs: number): Lease {
@@ -132,7 +189,10 @@ export class Scheduler {
         if (released) return;
         released = true;
         entry.active--;
-        if (entry.active === 0) this.armKeepAlive(entry);
+        if (entry.active === 0) {
+          this.armKeepAlive(entry);
+          this.notify();
+        }
       },
     };
   }
@@ -163,20 +223,13 @@ export class Scheduler {
     });
   }
 
-  /** Unloads idle models, least recently used first, until one more fits under the limit. */
-  private async evictFor(key: string): Promise<void> {
-    const others = [...this.entries.values()].filter((e) => e.key !== key && (e.runner || e.loading));
-    if (others.length < this.config.maxLoadedModels) return;
-    const idle = others.filter((e) => e.active === 0 && e.runner).sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime());
-    for (const e of idle.slice(0, others.length - this.config.maxLoadedModels + 1)) await this.unload(e.key);
-  }
-
   /** Stops the runner, freeing all its memory. In-flight requests end with an error. */
   async unload(key: string): Promise<void> {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
     clearTimeout(entry.timer);
+    this.notify();
     const runner = entry.runner ?? (await entry.loading?.catch(() => undefined));
     await runner?.close();
   }
@@ -198,7 +251,8 @@ export class Scheduler {
         params: e.params,
         runner: e.runner!,
         active: e.active,
-        expiresAt: e.active > 0 ? new Date(Date.now() + Math.max(e.keepAliveMs, 0)) : e.expiresAt,
+        // In use: it expires keep_alive after the last request ends, so at least that far ahead.
+        expiresAt: e.active === 0 ? e.expiresAt : e.keepAliveMs < 0 ? FOREVER : new Date(Date.now() + e.keepAliveMs),
         loadedAt: e.loadedAt,
       }));
   }
@@ -206,4 +260,26 @@ export class Scheduler {
   async close(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((k) => this.unload(k)));
   }
+}
+
+const canceled = () => new MoedError('REQUEST_CANCELED', 'request canceled');
+
+/** The promise, or a 499 as soon as the signal aborts (the work itself goes on). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(canceled());
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -127,10 +127,29 @@ export class ModelStore {
 
   /** Writes a small blob (JSON, text) and returns its layer. */
   async putBlob(mediaType: string, data: string | Uint8Array): Promise<Layer> {
+    return (await this.addBlob(mediaType, data)).layer;
+  }
+
+  /** Writes a small blob unless it is already there; `created` says which. */
+  async addBlob(mediaType: string, data: string | Uint8Array): Promise<NewLayer> {
     const hex = sha256(data);
     const target = path.join(this.blobsDir, `sha256-${hex}`);
-    if (!(await this.hasBlob(`sha256:${hex}`))) await writeFileAtomic(target, data);
-    return { mediaType, digest: `sha256:${hex}`, size: Buffer.byteLength(data) };
+    const layer = { mediaType, digest: `sha256:${hex}`, size: Buffer.byteLength(data) };
+    if (await this.hasBlob(layer.digest)) return { layer, created: false };
+    await writeFileAtomic(target, data);
+    return { layer, created: true };
+  }
+
+  /** The layer of a blob already in the store, under the given media type. */
+  async blobLayer(mediaType: string, digest: string): Promise<Layer> {
+    const stat = await fs.stat(this.blobPath(digest)).catch(() => undefined);
+    if (!stat?.isFile()) throw new MoedError('INVALID_REQUEST', `blob "${digest}" not found`);
+    return { mediaType, digest: `sha256:${parseDigest(digest)}`, size: stat.size };
+  }
+
+  /** A create or copy that writes blobs, then the manifest last; see StoreTransaction. */
+  transaction(): StoreTransaction {
+    return new StoreTransaction(this);
   }
 
   /** Moves a finished file into the blobs under its sha256 (computed here). */
@@ -261,15 +280,72 @@ export class ModelStore {
       if (!(await this.hasBlob(layer.digest))) throw new MoedError('INVALID_REQUEST', `blob "${layer.digest}" not found`);
     }
     const existing = await this.resolve(name);
-    await writeFileAtomic(this.manifestPath(existing ?? name), bytes);
+    await this.writeManifestFile(this.manifestPath(existing ?? name), bytes);
   }
 
-  /** Removes a model's manifest; blobs no other manifest uses are removed too. */
-  async delete(name: ModelName): Promise<void> {
+  /**
+   * The one place a manifest file is written (atomically: the old file or the new one, never half).
+   * Tests replace it to simulate a full disk.
+   */
+  protected async writeManifestFile(file: string, bytes: Uint8Array): Promise<void> {
+    await writeFileAtomic(file, bytes);
+  }
+
+  /**
+   * Points `name` at the manifest bytes (create, copy). Layers of the manifest it replaces that no
+   * manifest uses any more are removed afterwards.
+   */
+  async putManifest(name: ModelName, bytes: Uint8Array): Promise<ModelName> {
+    const existing = await this.resolve(name);
+    const target = existing ?? name;
+    let replaced: Manifest | undefined;
+    if (existing) replaced = await this.readManifest(existing).then((b) => JSON.parse(b.toString('utf8')) as Manifest, () => undefined);
+    await this.writeManifestFile(this.manifestPath(target), bytes);
+    if (replaced) await this.removeUnusedBlobs([replaced.config, ...replaced.layers].map((l) => l.digest));
+    return target;
+  }
+
+  /** Every blob digest ("sha256:<hex>") some manifest names. Throws if a manifest cannot be read. */
+  async referencedBlobs(): Promise<Set<string>> {
+    const used = new Set<string>();
+    for (const n of await this.manifestNames()) {
+      const m = JSON.parse((await fs.readFile(this.manifestPath(n))).toString('utf8')) as Manifest;
+      for (const l of [m.config, ...m.layers]) used.add(`sha256:${parseDigest(l.digest)}`);
+    }
+    return used;
+  }
+
+  /** Removes those of the given blobs that no manifest names; an unreadable manifest keeps them all. */
+  async removeUnusedBlobs(digests: Iterable<string>): Promise<void> {
+    let used: Set<string>;
+    try {
+      used = await this.referencedBlobs();
+    } catch {
+      return;
+    }
+    for (const d of new Set(digests)) {
+      const norm = `sha256:${parseDigest(d)}`;
+      if (!used.has(norm)) await fs.rm(this.blobPath(norm), { force: true });
+    }
+  }
+
+  /**
+   * Removes a model's manifest; its blobs that no other manifest uses are removed too (GGUFs
+   * referenced in place live outside the store and are never touched). Returns the removed name.
+   */
+  async delete(name: ModelName): Promise<ModelName> {
     const found = await this.resolve(name);
     if (!found) throw new MoedError('MODEL_NOT_FOUND', `model '${displayName(name)}' not found`);
-    await fs.rm(this.manifestPath(found));
-    await this.pruneBlobs();
+    const file = this.manifestPath(found);
+    const manifest = JSON.parse((await fs.readFile(file)).toString('utf8')) as Manifest;
+    await fs.rm(file);
+    // Empty folders of the name go too (as Ollama's PruneDirectory does).
+    for (let dir = path.dirname(file); dir.startsWith(this.manifestsDir + path.sep); dir = path.dirname(dir)) {
+      if ((await fs.readdir(dir).catch(() => ['?'])).length > 0) break;
+      await fs.rmdir(dir).catch(() => {});
+    }
+    await this.removeUnusedBlobs([manifest.config, ...manifest.layers].map((l) => l.digest));
+    return found;
   }
 
   /** Deletes blobs that no manifest references (temporary upload files are left alone). */
@@ -290,30 +366,83 @@ export class ModelStore {
   /** Writes the layers and the manifest; the manifest goes last, so a failure leaves no model. */
   async create(nameText: string, parts: CreateParts): Promise<StoredModel> {
     const name = parseModelName(nameText);
-    const layers: Layer[] = [];
-    if (parts.modelBlob) {
-      if (!(await this.hasBlob(parts.modelBlob))) {
-        throw new MoedError('INVALID_REQUEST', `blob "${parts.modelBlob}" not found`);
+    const tx = this.transaction();
+    try {
+      const layers: Layer[] = [];
+      if (parts.modelBlob) {
+        layers.push(await this.blobLayer(MediaTypes.model, parts.modelBlob));
+      } else if (parts.modelFiles?.length) {
+        layers.push(await tx.put(MediaTypes.modelRef, JSON.stringify({ files: parts.modelFiles })));
+      } else {
+        throw new MoedError('INVALID_REQUEST', "neither 'from' or 'files' was specified");
       }
-      const { size } = await fs.stat(this.blobPath(parts.modelBlob));
-      layers.push({ mediaType: MediaTypes.model, digest: `sha256:${parseDigest(parts.modelBlob)}`, size });
-    } else if (parts.modelFiles?.length) {
-      layers.push(await this.putBlob(MediaTypes.modelRef, JSON.stringify({ files: parts.modelFiles })));
-    } else {
-      throw new MoedError('INVALID_REQUEST', "neither 'from' or 'files' was specified");
+      if (parts.template) layers.push(await tx.put(MediaTypes.template, parts.template));
+      if (parts.system) layers.push(await tx.put(MediaTypes.system, parts.system));
+      if (parts.parameters && Object.keys(parts.parameters).length > 0) {
+        layers.push(await tx.put(MediaTypes.params, JSON.stringify(parts.parameters)));
+      }
+      if (parts.messages?.length) layers.push(await tx.put(MediaTypes.messages, JSON.stringify(parts.messages)));
+      for (const text of parts.license ?? []) layers.push(await tx.put(MediaTypes.license, text));
+      const config = await tx.put(MediaTypes.config, JSON.stringify(parts.config));
+      return await tx.commit(name, config, layers);
+    } catch (e) {
+      await tx.rollback();
+      throw e;
     }
-    if (parts.template) layers.push(await this.putBlob(MediaTypes.template, parts.template));
-    if (parts.system) layers.push(await this.putBlob(MediaTypes.system, parts.system));
-    if (parts.parameters && Object.keys(parts.parameters).length > 0) {
-      layers.push(await this.putBlob(MediaTypes.params, JSON.stringify(parts.parameters)));
-    }
-    if (parts.messages?.length) layers.push(await this.putBlob(MediaTypes.messages, JSON.stringify(parts.messages)));
-    for (const text of parts.license ?? []) layers.push(await this.putBlob(MediaTypes.license, text));
-    const config = await this.putBlob(MediaTypes.config, JSON.stringify(parts.config));
+  }
+}
+
+export interface NewLayer {
+  layer: Layer;
+  /** False when the blob was already in the store. */
+  created: boolean;
+}
+
+/**
+ * One create: blobs are written first, the manifest last. Until the manifest is written nothing
+ * names the new blobs, and a failure (or a client that went away) rolls them back, so the store
+ * is left as it was.
+ */
+export class StoreTransaction {
+  /** Digests of the blobs this transaction wrote, in order. */
+  readonly created: string[] = [];
+  private committed = false;
+
+  constructor(readonly store: ModelStore) {}
+
+  /** Writes a small blob; remembered for rollback when it is new. */
+  async put(mediaType: string, data: string | Uint8Array): Promise<Layer> {
+    return (await this.add(mediaType, data)).layer;
+  }
+
+  async add(mediaType: string, data: string | Uint8Array): Promise<NewLayer> {
+    if (this.committed) throw new Error('transaction already committed');
+    const r = await this.store.addBlob(mediaType, data);
+    if (r.created) this.created.push(r.layer.digest);
+    return r;
+  }
+
+  /** Writes the manifest (atomically) and returns the model; on failure rolls back and rethrows. */
+  async commit(name: ModelName, config: Layer, layers: Layer[]): Promise<StoredModel> {
     const manifest: Manifest = { schemaVersion: 2, mediaType: MediaTypes.manifest, config, layers };
-    const existing = await this.resolve(name);
-    await writeFileAtomic(this.manifestPath(existing ?? name), JSON.stringify(manifest));
-    return (await this.get(existing ?? name))!;
+    try {
+      for (const l of [config, ...layers]) {
+        if (!(await this.store.hasBlob(l.digest))) throw new MoedError('INVALID_REQUEST', `blob "${l.digest}" not found`);
+      }
+      const target = await this.store.putManifest(name, Buffer.from(JSON.stringify(manifest)));
+      this.committed = true;
+      return (await this.store.get(target))!;
+    } catch (e) {
+      if (!this.committed) await this.rollback();
+      throw e;
+    }
+  }
+
+  /** Removes the blobs this transaction wrote that no manifest names (a no-op after commit). */
+  async rollback(): Promise<void> {
+    if (this.committed || this.created.length === 0) return;
+    const digests = this.created.splice(0);
+    await this.store.removeUnusedBlobs(digests);
   }
 }
 
