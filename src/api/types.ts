@@ -27,6 +27,59 @@ export interface ChatRequest {
   tools?: unknown[];
   options?: Record<string, unknown> | null;
   think?: ThinkValue | null;
+  truncate?: boolean | null;
+  shift?: boolean | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+}
+
+export interface GenerateRequest {
+  model?: string;
+  prompt?: string;
+  suffix?: string;
+  system?: string;
+  template?: string;
+  context?: number[] | null;
+  stream?: boolean;
+  raw?: boolean;
+  format?: unknown;
+  keep_alive?: number | string | null;
+  images?: string[] | null;
+  options?: Record<string, unknown> | null;
+  think?: ThinkValue | null;
+  truncate?: boolean | null;
+  shift?: boolean | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+}
+
+export interface EmbedRequest {
+  model?: string;
+  input?: unknown;
+  truncate?: boolean | null;
+  dimensions?: number | null;
+  keep_alive?: number | string | null;
+  options?: Record<string, unknown> | null;
+}
+
+export interface EmbedResponse {
+  model: string;
+  embeddings: number[][];
+  total_duration?: number;
+  load_duration?: number;
+  prompt_eval_count?: number;
+}
+
+/** The legacy /api/embeddings request. */
+export interface EmbeddingRequest {
+  model?: string;
+  prompt?: string;
+  keep_alive?: number | string | null;
+  options?: Record<string, unknown> | null;
+}
+
+export interface EmbeddingResponse {
+  embedding: number[];
 }
 
 export interface Metrics {
@@ -44,6 +97,16 @@ export interface ChatResponse extends Metrics {
   message: Message;
   done: boolean;
   done_reason?: 'stop' | 'length' | 'load' | 'unload';
+}
+
+export interface GenerateResponse extends Metrics {
+  model: string;
+  created_at: string;
+  response: string;
+  thinking?: string;
+  done: boolean;
+  done_reason?: 'stop' | 'length' | 'load' | 'unload';
+  context?: number[];
 }
 
 export interface ModelDetails {

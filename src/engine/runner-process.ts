@@ -7,7 +7,7 @@ import { MoedError, type ErrorCode } from '../errors/index.js';
 import { AsyncQueue } from './async-queue.js';
 import type { FromRunner, ToRunner } from './protocol.js';
 import type { EngineRunner, StartOptions } from './runner.js';
-import type { ErrorInfo, GenerateEvent, GenerateParams, LoadParams, LoadedInfo } from './types.js';
+import type { EmbedParams, EmbedResult, ErrorInfo, GenerateEvent, GenerateParams, LoadParams, LoadedInfo } from './types.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The compiled runner entry (tests run from src/, so always point at dist/). */
@@ -22,6 +22,7 @@ function toError(info: ErrorInfo, fallback: ErrorCode): MoedError {
 
 export class RunnerProcess implements EngineRunner {
   private readonly streams = new Map<number, AsyncQueue<GenerateEvent>>();
+  private readonly embeds = new Map<number, { resolve: (r: EmbedResult) => void; reject: (e: unknown) => void }>();
   private nextId = 1;
   private exitReason?: string;
   info!: LoadedInfo;
@@ -33,6 +34,8 @@ export class RunnerProcess implements EngineRunner {
       const err = new MoedError('RUNNER_CRASHED', `model runner stopped unexpectedly (${this.exitReason})`);
       for (const q of this.streams.values()) q.fail(err);
       this.streams.clear();
+      for (const p of this.embeds.values()) p.reject(err);
+      this.embeds.clear();
     });
   }
 
@@ -104,10 +107,15 @@ export class RunnerProcess implements EngineRunner {
         q.end();
         this.streams.delete(msg.id);
       }
+    } else if (msg.t === 'embedded') {
+      this.embeds.get(msg.id)?.resolve(msg.result);
+      this.embeds.delete(msg.id);
     } else if (msg.t === 'error') {
-      const q = this.streams.get(msg.id);
-      q?.fail(toError(msg.error, 'ENGINE_FAILURE'));
+      const err = toError(msg.error, 'ENGINE_FAILURE');
+      this.streams.get(msg.id)?.fail(err);
       this.streams.delete(msg.id);
+      this.embeds.get(msg.id)?.reject(err);
+      this.embeds.delete(msg.id);
     }
   }
 
@@ -126,6 +134,27 @@ export class RunnerProcess implements EngineRunner {
     else signal.addEventListener('abort', cancel, { once: true });
     this.send({ t: 'generate', id, params });
     return queue;
+  }
+
+  embed(params: EmbedParams, signal: AbortSignal): Promise<EmbedResult> {
+    if (!this.alive) throw new MoedError('RUNNER_CRASHED', `model runner is not running (${this.exitReason ?? 'closed'})`);
+    const id = this.nextId++;
+    return new Promise<EmbedResult>((resolve, reject) => {
+      const cancel = () => {
+        if (!this.embeds.has(id)) return;
+        this.embeds.delete(id);
+        this.send({ t: 'cancel', id });
+        reject(new MoedError('REQUEST_CANCELED', 'request canceled'));
+      };
+      const settle = <T>(fn: (v: T) => void) => (v: T) => {
+        signal.removeEventListener('abort', cancel);
+        fn(v);
+      };
+      this.embeds.set(id, { resolve: settle(resolve), reject: settle(reject) });
+      if (signal.aborted) return cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+      this.send({ t: 'embed', id, params });
+    });
   }
 
   /** Ends the process, which returns every byte of RAM, VRAM and mmap it held. */

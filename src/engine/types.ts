@@ -15,9 +15,11 @@ export interface LoadParams {
   /** 0 means "pick for this machine". */
   numThreads: number;
   gpuLayers: number;
+  mainGpu?: number;
   devices?: string[];
   tensorOverrides?: TensorOverride[];
   flashAttention?: 'auto' | 'on' | 'off';
+  /** llama.cpp load mode ("mmap", "none", ...); unset means the engine's default. */
   loadMode?: string;
   noHost?: boolean;
   opOffload?: boolean;
@@ -43,17 +45,51 @@ export interface SamplingParams {
   grammar?: string;
 }
 
-/** What to evaluate: chat messages rendered by the model's template, or raw text. */
+/** A chat message as the template sees it (OpenAI shape; `name` is a tool result's tool name). */
+export interface ChatMessage extends ChatMessageInput {
+  name?: string;
+}
+
+export type ThinkLevel = 'low' | 'medium' | 'high' | 'max';
+
+/** What to evaluate: chat messages rendered by a chat template, or raw text. */
 export type Prompt =
-  | { kind: 'chat'; messages: ChatMessageInput[]; tools?: unknown[]; enableThinking: boolean }
+  | {
+      kind: 'chat';
+      messages: ChatMessage[];
+      tools?: unknown[];
+      /** The template's `enable_thinking`. */
+      enableThinking: boolean;
+      /** Passed to the template as `reasoning_effort` when set. */
+      thinkLevel?: ThinkLevel;
+      /** A Jinja template for this request only (before the model's override and its own). */
+      templateOverride?: string;
+    }
   | { kind: 'text'; text: string };
+
+/** Structured output: any JSON object, or a JSON schema. */
+export type OutputFormat = { type: 'json' } | { type: 'schema'; schema: Record<string, unknown> };
 
 export interface GenerateParams {
   prompt: Prompt;
+  /** Token ids evaluated before the prompt (the `context` of /api/generate). */
+  prefix?: number[];
   sampling: SamplingParams;
   /** -1 means until the end of the context. */
   numPredict: number;
   stop: string[];
+  /** Separate the model's reasoning (between its thinking tags) from the content. */
+  thinking: boolean;
+  /**
+   * A prompt that does not fit the context: true drops the oldest non-system messages, then the
+   * tokens after the first `numKeep`; false fails with "the input length exceeds the context length".
+   */
+  truncate?: boolean;
+  numKeep?: number;
+  /** Constrain the answer (after the thinking, for thinking models) to JSON. */
+  format?: OutputFormat;
+  /** Return the prompt and generated token ids in `done.context`. */
+  returnTokens?: boolean;
 }
 
 export interface GenerateStart {
@@ -61,15 +97,27 @@ export interface GenerateStart {
   promptTokens: number;
   /** Prompt tokens found in the KV cache and not evaluated again. */
   cachedTokens: number;
-  /** The rendered prompt leaves the model inside a thinking block (R1's `<think>\n`). */
-  thinkingOpen: boolean;
-  thinkingStart: string;
-  thinkingEnd: string;
+  /** The prompt was shortened to fit the context. */
+  truncated: boolean;
 }
 
+/** Answer text (reasoning removed). */
 export interface GenerateText {
   type: 'text';
   text: string;
+}
+
+/** Reasoning text, without the thinking tags. */
+export interface GenerateThinking {
+  type: 'thinking';
+  text: string;
+}
+
+/** One complete tool call parsed from the answer; `arguments` is JSON text of an object. */
+export interface GenerateToolCall {
+  type: 'tool_call';
+  name: string;
+  arguments: string;
 }
 
 export interface GenerateDone {
@@ -80,9 +128,24 @@ export interface GenerateDone {
   evalCount: number;
   evalNs: number;
   cachedTokens: number;
+  /** Prompt plus generated token ids, when asked for with `returnTokens`. */
+  context?: number[];
 }
 
-export type GenerateEvent = GenerateStart | GenerateText | GenerateDone;
+export type GenerateEvent = GenerateStart | GenerateText | GenerateThinking | GenerateToolCall | GenerateDone;
+
+export interface EmbedParams {
+  inputs: string[];
+  /** Cut an input longer than the context (true) or fail (false). */
+  truncate: boolean;
+}
+
+export interface EmbedResult {
+  /** Pooled last hidden states, one per input, not normalized. */
+  embeddings: Float32Array[];
+  promptTokens: number;
+  promptEvalNs: number;
+}
 
 export interface LoadedInfo {
   nCtx: number;

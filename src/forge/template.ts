@@ -3,19 +3,21 @@
 //
 //   <bos>{system}<｜User｜>{user}<｜Assistant｜>{answer}<｜end▁of▁sentence｜>...<｜Assistant｜><think>\n
 //
-// - assistant history loses its reasoning (everything up to the last </think>), as R1 expects;
+// - assistant history loses its reasoning (everything up to the last </think>, and the whitespace
+//   around the answer), as R1 expects;
 // - tool calls: <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\nARGS\n```
 //   <｜tool▁call▁end｜>...<｜tool▁calls▁end｜>, consecutive calls separated by a newline;
 // - tool results: consecutive tool messages share one <｜tool▁outputs▁begin｜>...<｜tool▁outputs▁end｜>;
 // - when the request has tools, they are described after the system text (name, description,
 //   JSON-schema parameters and the call syntax), so engines need not inject a description of their own;
-// - the generation prompt opens the reasoning (<think>\n), whatever enable_thinking says (R1
-//   cannot skip it). llama.cpp's template analyser therefore finds no reasoning tags and its chat
-//   parser leaves <think>...</think> in the content: separating reasoning is moed's job (TypeScript).
+// - the generation prompt opens the reasoning (<think>\n); when enable_thinking is defined and
+//   false it closes an empty block instead (<think>\n\n</think>\n\n), as Ollama's deepseek-r1
+//   template does for think:false, so the model answers directly. Separating the reasoning from
+//   the answer is moed's job (runner/output.ts with template/thinking.ts), not llama-common's.
 //
 // It uses only what llama.cpp's own Jinja engine (common/jinja) implements: if/for/set,
 // namespace(), string concatenation, `in`, the tests string/mapping/none/defined and the filters
-// tojson, last and split, so the engine renders it as well as a TypeScript Jinja would. The text
+// tojson, last, trim and split, so the engine renders it as well as a TypeScript Jinja would. The text
 // contains the User, Assistant and end-of-sentence markers by which llama.cpp recognises the
 // DeepSeek family. (No Jinja comments: llama.cpp's lexer does not apply {#- -#} trimming.)
 //
@@ -59,7 +61,7 @@ export const DEEPSEEK_R1_TEMPLATE = [
   "{%- if message['role'] == 'user' -%}",
   "{{- '<｜User｜>' + ns.text -}}",
   "{%- elif message['role'] == 'assistant' -%}",
-  "{%- if '</think>' in ns.text -%}{%- set ns.text = ns.text.split('</think>') | last -%}{%- endif -%}",
+  "{%- if '</think>' in ns.text -%}{%- set ns.text = (ns.text.split('</think>') | last) | trim -%}{%- endif -%}",
   "{{- '<｜Assistant｜>' + ns.text -}}",
   "{%- if message['tool_calls'] is defined and message['tool_calls'] -%}",
   "{{- '<｜tool▁calls▁begin｜>' -}}",
@@ -77,5 +79,11 @@ export const DEEPSEEK_R1_TEMPLATE = [
   "{%- endif -%}",
   "{%- endfor -%}",
   "{%- if ns.in_outputs -%}{{- '<｜tool▁outputs▁end｜>' -}}{%- endif -%}",
-  "{%- if add_generation_prompt -%}{{- '<｜Assistant｜><think>\\n' -}}{%- endif -%}",
+  "{%- if add_generation_prompt -%}",
+  "{%- if enable_thinking is defined and not enable_thinking -%}",
+  "{{- '<｜Assistant｜><think>\\n\\n</think>\\n\\n' -}}",
+  "{%- else -%}",
+  "{{- '<｜Assistant｜><think>\\n' -}}",
+  "{%- endif -%}",
+  "{%- endif -%}",
 ].join('\n');

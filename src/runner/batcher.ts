@@ -4,7 +4,7 @@
 // one frees its slot at once. A slot keeps the tokens of its KV cache after a request ends, so the
 // next request that extends them (the next chat turn) evaluates only its new tokens.
 import type { Context, DecodeBatch, Model, SampleRequest, Sampler } from '../binding/types.js';
-import type { ErrorInfo, GenerateEvent, GenerateStart } from '../engine/types.js';
+import type { ErrorInfo, GenerateDone, GenerateStart } from '../engine/types.js';
 import { StopMatcher } from './stop-strings.js';
 
 export interface JobSpec {
@@ -14,8 +14,13 @@ export interface JobSpec {
   /** -1 means until the context is full. */
   numPredict: number;
   stop: string[];
-  start: Omit<GenerateStart, 'type' | 'promptTokens' | 'cachedTokens'>;
-  emit: (event: GenerateEvent) => void;
+  /** The prompt was shortened to fit (reported in the start event). */
+  truncated?: boolean;
+  /** Report the prompt and generated token ids in the done event. */
+  returnTokens?: boolean;
+  emit: (event: GenerateStart | GenerateDone) => void;
+  /** Generated text, stop strings applied, as it is produced. */
+  text: (text: string) => void;
   fail: (error: ErrorInfo) => void;
 }
 
@@ -27,6 +32,8 @@ interface Job extends JobSpec {
   /** Sampled but not yet decoded. */
   pending: number | null;
   generated: number;
+  /** Generated token ids (kept only with returnTokens). */
+  output: number[];
   cancelled: boolean;
   stopper: StopMatcher;
   decoder: TextDecoder;
@@ -63,15 +70,16 @@ export class Batcher {
   private inFlight: Job[] = [];
   private clock = 0;
 
+  /** Tokens one sequence may hold (num_ctx). */
+  readonly limit: number;
+
   constructor(
     private readonly model: Model,
     private readonly ctx: Context,
+    limit = ctx.nCtxSeq,
   ) {
+    this.limit = Math.min(limit, ctx.nCtxSeq);
     this.slots = Array.from({ length: ctx.nSeqMax }, (_, id) => ({ id, tokens: [], lastUsed: 0 }));
-  }
-
-  get contextPerSequence(): number {
-    return this.ctx.nCtxSeq;
   }
 
   submit(spec: JobSpec): void {
@@ -79,11 +87,8 @@ export class Batcher {
       spec.fail({ code: 'INVALID_REQUEST', message: 'the prompt is empty after templating' });
       return;
     }
-    if (spec.prompt.length >= this.ctx.nCtxSeq) {
-      spec.fail({
-        code: 'INVALID_REQUEST',
-        message: `the input length exceeds the context length (${spec.prompt.length} tokens, context ${this.ctx.nCtxSeq})`,
-      });
+    if (spec.prompt.length >= this.limit) {
+      spec.fail({ code: 'INVALID_REQUEST', message: 'the input length exceeds the context length' });
       return;
     }
     const job: Job = {
@@ -92,6 +97,7 @@ export class Batcher {
       cached: 0,
       pending: null,
       generated: 0,
+      output: [],
       cancelled: false,
       stopper: new StopMatcher(spec.stop),
       decoder: new TextDecoder('utf-8'),
@@ -144,7 +150,7 @@ export class Batcher {
       job.cached = keep;
       job.tAssigned = process.hrtime.bigint();
       this.waiting.splice(i, 1);
-      job.emit({ type: 'start', promptTokens: job.prompt.length, cachedTokens: keep, ...job.start });
+      job.emit({ type: 'start', promptTokens: job.prompt.length, cachedTokens: keep, truncated: job.truncated ?? false });
     }
   }
 
@@ -251,20 +257,21 @@ export class Batcher {
     if (job.generated === 0 && job.tFirstToken === 0n) job.tFirstToken = now;
     if (this.model.isEog(token)) return this.finish(job, 'stop', false);
     job.generated++;
+    if (job.returnTokens) job.output.push(token);
     const text = job.decoder.decode(this.model.tokenPiece(token, true), { stream: true });
     const { emit, stopped } = job.stopper.push(text);
-    if (emit) job.emit({ type: 'text', text: emit });
+    if (emit) job.text(emit);
     if (stopped) return this.finish(job, 'stop', true);
     if (job.numPredict >= 0 && job.generated >= job.numPredict) return this.finish(job, 'length', false);
     // The sampled token still has to be decoded; with no room left for it, the answer is cut here.
-    if (job.slot!.tokens.length + 1 >= this.ctx.nCtxSeq) return this.finish(job, 'length', false);
+    if (job.slot!.tokens.length + 1 >= this.limit) return this.finish(job, 'length', false);
     job.pending = token;
   }
 
   private finish(job: Job, reason: 'stop' | 'length', stoppedByString: boolean): void {
     if (!stoppedByString) {
       const rest = job.stopper.push(job.decoder.decode()).emit + job.stopper.flush();
-      if (rest) job.emit({ type: 'text', text: rest });
+      if (rest) job.text(rest);
     }
     const end = process.hrtime.bigint();
     const first = job.tFirstToken || end;
@@ -276,6 +283,7 @@ export class Batcher {
       evalCount: job.generated,
       evalNs: Number(end - first),
       cachedTokens: job.cached,
+      ...(job.returnTokens ? { context: [...job.prompt, ...job.output] } : {}),
     });
     this.release(job);
   }

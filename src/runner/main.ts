@@ -1,11 +1,17 @@
 // The runner: one child process per loaded model. libllama and ggml abort() on bad metadata, CUDA
 // errors and out-of-memory, so the engine lives here and a crash costs only this model's requests.
-// It talks to the daemon over the Node IPC channel (engine/protocol.ts).
+// It talks to the daemon over the Node IPC channel (engine/protocol.ts). Per request: the prompt is
+// rendered and fitted to the context (render.ts), a grammar chosen (grammar.ts), the sequence decoded
+// in the shared batch (batcher.ts), and its text shaped into thinking, content and whole tool calls
+// (output.ts) before it is sent, one small message per token. Embeddings use a second context (embedder.ts).
 import { loadBinding, type Binding, type Context, type Model } from '../binding/index.js';
 import type { FromRunner, ToRunner } from '../engine/protocol.js';
-import type { ErrorInfo, GenerateParams, LoadParams } from '../engine/types.js';
+import type { EmbedParams, ErrorInfo, GenerateEvent, GenerateParams, LoadParams } from '../engine/types.js';
 import { Batcher } from './batcher.js';
-import { renderPrompt } from './render.js';
+import { Embedder } from './embedder.js';
+import { formatGrammar, toolGrammar, type GrammarChoice } from './grammar.js';
+import { OutputShaper } from './output.js';
+import { preparePrompt, type PreparedPrompt } from './render.js';
 import { samplerParams } from './sampling.js';
 import { physicalCores } from './threads.js';
 
@@ -22,6 +28,7 @@ let binding: Binding;
 let model: Model | undefined;
 let ctx: Context | undefined;
 let batcher: Batcher | undefined;
+let embedder: Embedder | undefined;
 let templateOverride: string | undefined;
 
 async function load(params: LoadParams): Promise<void> {
@@ -32,6 +39,7 @@ async function load(params: LoadParams): Promise<void> {
     model = await binding.loadModel({
       path: params.modelPath,
       gpuLayers: params.gpuLayers,
+      mainGpu: params.mainGpu,
       devices: params.devices,
       tensorOverrides: params.tensorOverrides,
       loadMode: params.loadMode,
@@ -57,7 +65,9 @@ async function load(params: LoadParams): Promise<void> {
       opOffload: params.opOffload,
     });
     templateOverride = params.templateOverride;
-    batcher = new Batcher(model, ctx);
+    const limit = Math.min(ctx.nCtxSeq, params.numCtx);
+    batcher = new Batcher(model, ctx, limit);
+    embedder = new Embedder(model, limit, threads);
     let vram = 0;
     let ram = 0;
     for (const [buft, m] of Object.entries(ctx.memoryBreakdown())) {
@@ -82,21 +92,80 @@ function generate(id: number, params: GenerateParams): void {
     return;
   }
   try {
-    const rendered = renderPrompt(model, params.prompt, templateOverride);
-    const sampler = model.createSampler(samplerParams(params.sampling));
+    const prepared = preparePrompt(model, params, batcher.limit, templateOverride);
+    const tools = params.prompt.kind === 'chat' && (params.prompt.tools?.length ?? 0) > 0;
+    const parser =
+      tools && prepared.chat
+        ? model.createChatParser({
+            format: prepared.chat.format,
+            parser: prepared.chat.parser,
+            generationPrompt: prepared.chat.generationPrompt,
+            parseReasoning: false,
+            parseToolCalls: true,
+          })
+        : undefined;
+    const sampler = model.createSampler({ ...samplerParams(params.sampling), ...chooseGrammar(params, prepared, tools) });
+    const emit = (event: GenerateEvent) => send({ t: 'event', id, event });
+    const shaper = new OutputShaper(
+      {
+        thinking: params.thinking,
+        open: prepared.thinkingOpen,
+        startTag: prepared.thinkingStart,
+        endTag: prepared.thinkingEnd,
+        parser,
+      },
+      emit,
+    );
     batcher.submit({
       id,
-      prompt: rendered.tokens,
+      prompt: prepared.tokens,
       sampler,
       numPredict: params.numPredict,
-      stop: [...params.stop, ...rendered.additionalStops],
-      start: rendered.thinking,
-      emit: (event) => send({ t: 'event', id, event }),
+      stop: [...params.stop, ...prepared.additionalStops],
+      truncated: prepared.truncated,
+      returnTokens: params.returnTokens,
+      emit: (event) => {
+        if (event.type === 'done') shaper.finish();
+        emit(event);
+      },
+      text: (text) => shaper.push(text),
       fail: (error) => send({ t: 'error', id, error }),
     });
   } catch (e) {
-    send({ t: 'error', id, error: errorInfo(e, 'ENGINE_FAILURE') });
+    const info = errorInfo(e, 'ENGINE_FAILURE');
+    // A template given with the request is the client's to fix.
+    if (info.code === 'TEMPLATE_FAILED' && params.prompt.kind === 'chat' && params.prompt.templateOverride) {
+      info.code = 'INVALID_REQUEST';
+      info.message = `template: ${info.message}`;
+    }
+    send({ t: 'error', id, error: info });
   }
+}
+
+/**
+ * An explicit grammar first, then `format`, then the template's tool-call grammar. When the prompt
+ * leaves the model inside its thinking block, the format waits for the end tag (lazy grammar), so
+ * the reasoning stays free and the answer is JSON (reference C11).
+ */
+function chooseGrammar(params: GenerateParams, prepared: PreparedPrompt, tools: boolean): GrammarChoice | undefined {
+  if (params.sampling.grammar) return { grammar: params.sampling.grammar, grammarRoot: 'root' };
+  if (params.format) {
+    const lazy = params.thinking && prepared.thinkingOpen;
+    return formatGrammar(binding, params.format, lazy ? prepared.thinkingEnd : undefined);
+  }
+  if (tools && prepared.chat) return toolGrammar(prepared.chat);
+  return undefined;
+}
+
+function embed(id: number, params: EmbedParams): void {
+  if (!embedder) {
+    send({ t: 'error', id, error: { code: 'ENGINE_FAILURE', message: 'no model is loaded in this runner' } });
+    return;
+  }
+  embedder.embed(id, params).then(
+    (result) => send({ t: 'embedded', id, result }),
+    (e) => send({ t: 'error', id, error: errorInfo(e, 'ENGINE_FAILURE') }),
+  );
 }
 
 process.on('message', (msg: ToRunner) => {
@@ -107,8 +176,12 @@ process.on('message', (msg: ToRunner) => {
     case 'generate':
       generate(msg.id, msg.params);
       break;
+    case 'embed':
+      embed(msg.id, msg.params);
+      break;
     case 'cancel':
       batcher?.cancel(msg.id);
+      embedder?.cancel(msg.id);
       break;
     case 'ping':
       send({ t: 'pong', seq: msg.seq });

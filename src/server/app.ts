@@ -1,21 +1,25 @@
 // The Koa application: middleware in order (errors first), then the routes of each API.
 import Router from '@koa/router';
 import Koa from 'koa';
-import type { ChatService } from '../service/chat.js';
+import type { InferenceService } from '../service/inference.js';
 import type { ModelService } from '../service/model-service.js';
 import type { ModelStore } from '../store/store.js';
 import { errorMiddleware, methodNotAllowed, notFound } from './error-middleware.js';
 import { jsonBody } from './json-body.js';
+import { cors } from './middleware/cors.js';
+import { hostCheck } from './middleware/host-check.js';
 import { basicRoutes } from './routes/basic.js';
 import { inferenceRoutes } from './routes/inference.js';
 import { modelRoutes } from './routes/models.js';
 import { transferRoutes } from './routes/transfer.js';
 
 export interface AppServices {
-  chat: ChatService;
+  inference: InferenceService;
   models: ModelService;
   store: ModelStore;
   bodyLimitBytes?: number;
+  /** CORS and DNS-rebinding policy (reference G15, G16); absent: default origins, no host check. */
+  network?: { listenHost?: string; origins?: string[] };
 }
 
 export function createApp(services: AppServices): Koa {
@@ -29,6 +33,8 @@ export function createApp(services: AppServices): Koa {
   transferRoutes(router, { store: services.store });
 
   app.use(errorMiddleware);
+  app.use(cors(services.network?.origins));
+  app.use(hostCheck(services.network?.listenHost));
   app.use(router.routes());
   // Known path, wrong method: 405; anything else: 404 (Ollama's plain-text bodies).
   app.use(async (ctx) => {
@@ -40,6 +46,7 @@ export function createApp(services: AppServices): Koa {
     // A client that went away mid-stream is not an error of ours.
     const code = (err as { code?: string }).code;
     if (code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    if (code === 'HPE_INVALID_EOF_STATE') return; // the client went away in the middle of an upload
     console.error('moed: internal error:', err);
   });
   return app;

@@ -6,7 +6,7 @@ import type { DaemonConfig } from '../config/env.js';
 import { RunnerProcess } from '../engine/runner-process.js';
 import type { RunnerFactory } from '../engine/runner.js';
 import { Scheduler } from '../scheduler/scheduler.js';
-import { ChatService } from '../service/chat.js';
+import { InferenceService } from '../service/inference.js';
 import { ModelService } from '../service/model-service.js';
 import { ModelStore } from '../store/store.js';
 import { createApp } from './app.js';
@@ -26,9 +26,10 @@ export async function startDaemon(config: DaemonConfig, factory?: RunnerFactory)
     factory ?? ((params, options) => RunnerProcess.start(params, options)),
   );
   const app = createApp({
-    chat: new ChatService({ store, scheduler, config }),
-    models: new ModelService(store),
+    inference: new InferenceService({ store, scheduler, config }),
+    models: new ModelService(store, { scheduler }),
     store,
+    network: { listenHost: config.listen.host, origins: config.origins },
   });
   const server = http.createServer(app.callback());
   // Generations stream for minutes: no request timeout, but keep idle sockets from piling up.

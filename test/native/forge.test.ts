@@ -143,7 +143,7 @@ describe('forged models in the real engine', () => {
     });
     // the leading BOS is left to the tokenizer (add_bos_token), so llama.cpp strips it here
     expect(r.prompt).toBe(
-      'Be brief.<｜User｜>Hi<｜Assistant｜>\n\nHello!<｜end▁of▁sentence｜><｜User｜>Weather?<｜Assistant｜><think>\n',
+      'Be brief.<｜User｜>Hi<｜Assistant｜>Hello!<｜end▁of▁sentence｜><｜User｜>Weather?<｜Assistant｜><think>\n',
     );
 
     const tools = model.chatApply({
@@ -171,9 +171,10 @@ describe('forged models in the real engine', () => {
 
     expect(tools.prompt).toMatch(/^## Tools\n.*### get_weather\nweather\nParameters: \{/s);
 
-    // the generation prompt always opens the reasoning, as R1 cannot skip it
+    // the generation prompt opens the reasoning; with thinking off it closes an empty block, as
+    // Ollama's deepseek-r1 template does for think:false, so the model answers directly
     const noThink = model.chatApply({ messages: [{ role: 'user', content: 'Hi' }], addGenerationPrompt: true, enableThinking: false });
-    expect(noThink.prompt).toBe('<｜User｜>Hi<｜Assistant｜><think>\n');
+    expect(noThink.prompt).toBe('<｜User｜>Hi<｜Assistant｜><think>\n\n</think>\n\n');
   });
 
   it("lets llama.cpp's chat parser find R1 tool calls (reasoning separation is left to moed)", () => {
