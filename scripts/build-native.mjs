@@ -166,7 +166,15 @@ function listFiles(dir) {
 
 function computeStamp(opts) {
   const h = createHash('sha256');
-  h.update(JSON.stringify({ pinned: PINNED, opts: { ...opts, nvcc: undefined }, platform: process.platform, arch: process.arch }));
+  const require = createRequire(import.meta.url);
+  const versions = ['cmake-js', 'node-addon-api', 'node-api-headers'].map((p) => {
+    try {
+      return `${p}@${require(`${p}/package.json`).version}`;
+    } catch {
+      return `${p}@?`;
+    }
+  });
+  h.update(JSON.stringify({ pinned: PINNED, opts: { ...opts, nvcc: undefined }, versions, platform: process.platform, arch: process.arch }));
   for (const f of [...listFiles(NATIVE), fileURLToPath(import.meta.url)]) {
     h.update(path.relative(ROOT, f));
     h.update('\0');
