@@ -1,4 +1,5 @@
 // Messages between the daemon and a runner child process (Node IPC channel). Small and per token.
+import type { DeviceInfo } from '../binding/types.js';
 import type { EmbedParams, EmbedResult, ErrorInfo, GenerateEvent, GenerateParams, LoadParams, LoadedInfo } from './types.js';
 
 export type ToRunner =
@@ -6,7 +7,8 @@ export type ToRunner =
   | { t: 'generate'; id: number; params: GenerateParams }
   | { t: 'embed'; id: number; params: EmbedParams }
   | { t: 'cancel'; id: number }
-  | { t: 'ping'; seq: number };
+  | { t: 'ping'; seq: number }
+  | { t: 'devices' };
 
 export type FromRunner =
   | { t: 'progress'; progress: number }
@@ -15,4 +17,6 @@ export type FromRunner =
   | { t: 'event'; id: number; event: GenerateEvent }
   | { t: 'embedded'; id: number; result: EmbedResult }
   | { t: 'error'; id: number; error: ErrorInfo }
-  | { t: 'pong'; seq: number };
+  | { t: 'pong'; seq: number }
+  | { t: 'devices'; devices: DeviceInfo[] }
+  | { t: 'devices_failed'; error: ErrorInfo };

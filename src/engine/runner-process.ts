@@ -3,6 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runnerEnv } from '../config/env.js';
 import { MoedError, type ErrorCode } from '../errors/index.js';
 import { AsyncQueue } from './async-queue.js';
 import type { FromRunner, ToRunner } from './protocol.js';
@@ -48,7 +49,11 @@ export class RunnerProcess implements EngineRunner {
   }
 
   static async start(params: LoadParams, options: StartOptions, script = RUNNER_SCRIPT): Promise<RunnerProcess> {
-    const child = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const child = fork(script, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+      env: { ...runnerEnv(), ...params.env },
+    });
     const runner = new RunnerProcess(child);
     await new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout;

@@ -22,7 +22,16 @@ export interface LoadParams {
   /** llama.cpp load mode ("mmap", "none", ...); unset means the engine's default. */
   loadMode?: string;
   noHost?: boolean;
+  /** Allow CPU repack buffers (CPU_REPACK) for CPU-placed weights. */
+  useExtraBufts?: boolean;
   opOffload?: boolean;
+  /** One KV stream for all sequences (cheap prefix copies between slots). Default true. */
+  kvUnified?: boolean;
+  /** KV cache types ("f16", "q8_0"). */
+  typeK?: string;
+  typeV?: string;
+  /** Extra environment for the runner process (read by ggml when it registers its devices). */
+  env?: Record<string, string>;
   /** A Jinja chat template that replaces the model's own. */
   templateOverride?: string;
 }

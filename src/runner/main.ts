@@ -44,6 +44,7 @@ async function load(params: LoadParams): Promise<void> {
       tensorOverrides: params.tensorOverrides,
       loadMode: params.loadMode,
       noHost: params.noHost,
+      useExtraBufts: params.useExtraBufts,
       onProgress: (p) => {
         const rounded = Math.floor(p * 100);
         if (rounded !== last) {
@@ -60,9 +61,11 @@ async function load(params: LoadParams): Promise<void> {
       nUbatch: params.numUbatch,
       nThreads: threads,
       nThreadsBatch: threads,
-      kvUnified: true,
+      kvUnified: params.kvUnified ?? true,
       flashAttention: params.flashAttention ?? 'auto',
       opOffload: params.opOffload,
+      typeK: params.typeK,
+      typeV: params.typeV,
     });
     templateOverride = params.templateOverride;
     const limit = Math.min(ctx.nCtxSeq, params.numCtx);
@@ -185,6 +188,13 @@ process.on('message', (msg: ToRunner) => {
       break;
     case 'ping':
       send({ t: 'pong', seq: msg.seq });
+      break;
+    case 'devices':
+      try {
+        send({ t: 'devices', devices: loadBinding().devices() });
+      } catch (e) {
+        send({ t: 'devices_failed', error: errorInfo(e, 'ENGINE_FAILURE') });
+      }
       break;
   }
 });

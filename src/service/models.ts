@@ -4,6 +4,7 @@ import type { ListModelResponse, ModelDetails } from '../api/types.js';
 import type { DaemonConfig } from '../config/env.js';
 import type { Options } from '../config/options.js';
 import type { LoadParams } from '../engine/types.js';
+import type { Plan } from '../placement/index.js';
 import { MoedError } from '../errors/index.js';
 import { parseModelNameOrNull } from '../store/names.js';
 import { checkModelFiles, type ModelStore, type StoredModel } from '../store/store.js';
@@ -49,21 +50,37 @@ export function listEntry(model: StoredModel): ListModelResponse {
   };
 }
 
-/** Engine load parameters for a model under merged options. */
-export async function loadParamsFor(model: StoredModel, options: Options, config: DaemonConfig): Promise<LoadParams> {
+/**
+ * Engine load parameters from a placement plan. The plan decides devices, overrides, weights mode,
+ * batch sizes and threads; explicit request or Modelfile options win where Ollama has them
+ * (num_batch, num_thread, use_mmap).
+ */
+export async function loadParamsFor(model: StoredModel, options: Options, config: DaemonConfig, plan: Plan, explicitBatch: boolean): Promise<LoadParams> {
   await checkModelFiles(model);
-  const numCtx = Math.max(256, options.num_ctx);
-  return {
+  const e = plan.engine;
+  const params: LoadParams = {
     modelPath: model.modelFiles[0]!.path,
-    numCtx,
+    numCtx: Math.max(256, options.num_ctx),
     numParallel: config.numParallel,
-    // Big logical batches make prompt processing fast; llama.cpp clamps them to the context.
-    numBatch: Math.max(options.num_batch, 2048),
-    numUbatch: Math.max(options.num_batch, 512),
-    numThreads: options.num_thread,
-    gpuLayers: options.num_gpu,
+    numBatch: explicitBatch ? Math.max(options.num_batch, 1) : e.nBatch,
+    numUbatch: explicitBatch ? Math.max(options.num_batch, 1) : e.nUbatch,
+    numThreads: options.num_thread > 0 ? options.num_thread : typeof e.threads === 'number' ? e.threads : 0,
+    gpuLayers: e.gpuLayers,
+    mainGpu: options.main_gpu,
+    devices: e.devices,
+    tensorOverrides: e.tensorOverrides,
+    flashAttention: e.flashAttention,
+    loadMode: options.use_mmap === undefined ? e.loadMode : options.use_mmap ? 'mmap' : 'none',
+    noHost: e.noHost,
+    useExtraBufts: e.useExtraBufts,
+    opOffload: e.opOffload,
+    kvUnified: e.kvUnified,
+    typeK: e.typeK,
+    typeV: e.typeV,
+    env: e.env,
     templateOverride: model.template && looksLikeJinja(model.template) ? model.template : undefined,
   };
+  return params;
 }
 
 /** Ollama TEMPLATEs are Go templates ({{ .Prompt }}); moed renders Jinja ({{ messages }}, {% %}). */

@@ -18,6 +18,7 @@ import { MoedError } from '../errors/index.js';
 import type { Lease, Scheduler } from '../scheduler/scheduler.js';
 import { fullName } from '../store/names.js';
 import type { ModelStore, StoredModel } from '../store/store.js';
+import type { PlacementService } from './placement.js';
 import { capabilities, loadParamsFor, looksLikeJinja, type Capability } from './models.js';
 import { parseKeepAlive, parseThink } from './request-values.js';
 
@@ -25,6 +26,7 @@ export interface ServiceDeps {
   store: ModelStore;
   scheduler: Scheduler;
   config: DaemonConfig;
+  placement: PlacementService;
 }
 
 export const now = () => new Date().toISOString();
@@ -54,14 +56,10 @@ export function samplingFrom(o: Options): SamplingParams {
   };
 }
 
-/** Engine load parameters: every load-time option of the request counts (num_ctx, num_batch, num_gpu, main_gpu, use_mmap, num_thread). */
-export async function engineLoadParams(model: StoredModel, options: Options, config: DaemonConfig): Promise<LoadParams> {
-  const base = await loadParamsFor(model, options, config);
-  const numUbatch = Math.max(1, options.num_batch);
-  const params: LoadParams = { ...base, numUbatch, numBatch: Math.max(numUbatch, base.numBatch) };
-  if (options.main_gpu !== undefined) params.mainGpu = options.main_gpu;
-  if (options.use_mmap !== undefined) params.loadMode = options.use_mmap ? 'mmap' : 'none';
-  return params;
+/** Engine load parameters: the placement plan, with the request's load-time options applied. */
+export async function engineLoadParams(deps: ServiceDeps, r: Resolved): Promise<LoadParams> {
+  const plan = await deps.placement.plan(r.model, r.options);
+  return loadParamsFor(r.model, r.options, deps.config, plan, r.explicitBatch);
 }
 
 /** A Go text/template (Ollama's TEMPLATE syntax: {{ .Prompt }}, {{ if .System }}, {{ end }}). */
@@ -145,6 +143,8 @@ export interface Resolved {
   caps: Capability[];
   options: Options;
   keepAliveMs: number;
+  /** num_batch was set by the request or the Modelfile (else the rule file's batch sizes apply). */
+  explicitBatch: boolean;
 }
 
 export function resolveOptions(deps: ServiceDeps, model: StoredModel, req: { keep_alive?: unknown; options?: unknown }): Resolved {
@@ -152,13 +152,15 @@ export function resolveOptions(deps: ServiceDeps, model: StoredModel, req: { kee
   if (req.options !== undefined && req.options !== null && (typeof req.options !== 'object' || Array.isArray(req.options))) {
     throw new MoedError('INVALID_REQUEST', '"options" must be an object');
   }
-  const options = mergeOptions(deps.config.contextLength, model.parameters, req.options as Record<string, unknown> | null | undefined);
-  return { model, caps: capabilities(model), options, keepAliveMs };
+  const requested = req.options as Record<string, unknown> | null | undefined;
+  const options = mergeOptions(deps.config.contextLength, model.parameters, requested);
+  const explicitBatch = model.parameters.num_batch != null || requested?.num_batch != null;
+  return { model, caps: capabilities(model), options, keepAliveMs, explicitBatch };
 }
 
 /** A runner for the request's model; a client that goes away while it waits gives up (499). */
 export async function acquire(deps: ServiceDeps, r: Resolved, signal?: AbortSignal): Promise<Lease> {
-  const params = await engineLoadParams(r.model, r.options, deps.config);
+  const params = await engineLoadParams(deps, r);
   return deps.scheduler.acquire(r.model.digest, r.model.display, params, r.keepAliveMs, undefined, signal);
 }
 

@@ -121,7 +121,11 @@ describe('POST /api/show', () => {
       'tensors',
       'capabilities',
       'modified_at',
+      'plan',
     ]);
+    // moed's own field: the placement plan for this machine, with its printable table.
+    expect(s.plan.rule_file).toBe('deepseek-v2'); // the tiny forge has 16 experts
+    expect(s.plan.table).toContain('RULE');
     expect(s.license).toBe('MIT');
     expect(s.system).toBe('You are terse.');
     expect(s.messages).toEqual([{ role: 'user', content: 'hi' }]);
