@@ -82,7 +82,15 @@ export interface EmbeddingResponse {
   embedding: number[];
 }
 
+/**
+ * Not on the wire (JSON.stringify skips symbol keys): on a final chat or generate response, the
+ * prompt tokens found in the KV cache and not evaluated again, which `prompt_eval_count` leaves
+ * out. The OpenAI routes report them as usage.prompt_tokens_details.cached_tokens.
+ */
+export const CACHED_TOKENS: unique symbol = Symbol('moed.cachedTokens');
+
 export interface Metrics {
+  [CACHED_TOKENS]?: number;
   total_duration?: number;
   load_duration?: number;
   prompt_eval_count?: number;

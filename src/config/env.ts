@@ -24,6 +24,8 @@ export interface DaemonConfig {
   debug: boolean;
   /** How long a runner may go without a sign of life before it is killed. */
   loadTimeoutMs: number;
+  /** MOED_API_KEY: when set, every route but `GET|HEAD /` needs `Authorization: Bearer <key>`. */
+  apiKey?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -89,6 +91,7 @@ export function readDaemonConfig(env: Env = process.env): DaemonConfig {
     origins: (clean(env.OLLAMA_ORIGINS) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     debug: ['1', 'true', '2'].includes((clean(env.OLLAMA_DEBUG) ?? '').toLowerCase()),
     loadTimeoutMs: clean(env.OLLAMA_LOAD_TIMEOUT) ? parseKeepAliveEnv(clean(env.OLLAMA_LOAD_TIMEOUT)!) : 5 * 60_000,
+    ...(clean(env.MOED_API_KEY) ? { apiKey: clean(env.MOED_API_KEY) } : {}),
   };
 }
 
@@ -103,6 +106,11 @@ export function clientBaseUrl(env: Env = process.env): string {
   const { scheme, host, port } = parseHost(env.OLLAMA_HOST);
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `${scheme}://${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
+
+/** The key the CLI sends as `Authorization: Bearer` when the daemon has MOED_API_KEY set. */
+export function clientApiKey(env: Env = process.env): string | undefined {
+  return clean(env.MOED_API_KEY);
 }
 
 /** Folder for moed's own files beside the store (demo model, caches). */

@@ -6,11 +6,13 @@ import type { ModelService } from '../service/model-service.js';
 import type { ModelStore } from '../store/store.js';
 import { errorMiddleware, methodNotAllowed, notFound } from './error-middleware.js';
 import { jsonBody } from './json-body.js';
+import { apiKey } from './middleware/api-key.js';
 import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host-check.js';
 import { basicRoutes } from './routes/basic.js';
 import { inferenceRoutes } from './routes/inference.js';
 import { modelRoutes } from './routes/models.js';
+import { openaiRoutes } from './routes/openai.js';
 import { transferRoutes } from './routes/transfer.js';
 
 export interface AppServices {
@@ -20,6 +22,8 @@ export interface AppServices {
   bodyLimitBytes?: number;
   /** CORS and DNS-rebinding policy (reference G15, G16); absent: default origins, no host check. */
   network?: { listenHost?: string; origins?: string[] };
+  /** MOED_API_KEY: when set, every route but `GET|HEAD /` needs `Authorization: Bearer <key>`. */
+  apiKey?: string;
 }
 
 export function createApp(services: AppServices): Koa {
@@ -31,10 +35,12 @@ export function createApp(services: AppServices): Koa {
   inferenceRoutes(router, services, json);
   modelRoutes(router, services, json);
   transferRoutes(router, { store: services.store });
+  openaiRoutes(router, services, json);
 
   app.use(errorMiddleware);
   app.use(cors(services.network?.origins));
   app.use(hostCheck(services.network?.listenHost));
+  app.use(apiKey(services.apiKey));
   app.use(router.routes());
   // Known path, wrong method: 405; anything else: 404 (Ollama's plain-text bodies).
   app.use(async (ctx) => {

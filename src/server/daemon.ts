@@ -10,6 +10,9 @@ import { InferenceService } from '../service/inference.js';
 import { ModelService } from '../service/model-service.js';
 import { ModelStore } from '../store/store.js';
 import { createApp } from './app.js';
+import { hostDevices, probeDevices, type DeviceSource } from '../engine/devices.js';
+import { PlacementService } from '../service/placement.js';
+import { showPlan } from '../service/show-plan.js';
 
 export interface Daemon {
   server: http.Server;
@@ -19,17 +22,24 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-export async function startDaemon(config: DaemonConfig, factory?: RunnerFactory): Promise<Daemon> {
+/**
+ * @param factory starts runners; tests pass a scripted one (and then the devices default to this
+ *   machine's RAM, since no real engine is asked).
+ * @param devices the engine's devices with their free memory, for placement plans.
+ */
+export async function startDaemon(config: DaemonConfig, factory?: RunnerFactory, devices?: DeviceSource): Promise<Daemon> {
   const store = new ModelStore(config.modelsDir);
   const scheduler = new Scheduler(
     { maxLoadedModels: config.maxLoadedModels, maxQueue: config.maxQueue, loadTimeoutMs: config.loadTimeoutMs },
     factory ?? ((params, options) => RunnerProcess.start(params, options)),
   );
+  const placement = new PlacementService(devices ?? (factory ? hostDevices : probeDevices()), config.numParallel);
   const app = createApp({
-    inference: new InferenceService({ store, scheduler, config }),
-    models: new ModelService(store, { scheduler }),
+    inference: new InferenceService({ store, scheduler, config, placement }),
+    models: new ModelService(store, { scheduler, show: { plan: (model, req) => showPlan(placement, config, model, req.options) } }),
     store,
     network: { listenHost: config.listen.host, origins: config.origins },
+    apiKey: config.apiKey,
   });
   const server = http.createServer(app.callback());
   // Generations stream for minutes: no request timeout, but keep idle sockets from piling up.

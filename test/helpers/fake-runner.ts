@@ -21,6 +21,8 @@ export interface Script {
   refuse?: MoedError;
   /** Prompt tokens reported (default 10). */
   promptTokens?: number;
+  /** Of those, found in the KV cache (default 0): left out of promptEvalCount, as the runner does. */
+  cachedTokens?: number;
 }
 
 export const FAKE_CONTEXT_PROMPT = [1, 2, 3];
@@ -50,7 +52,8 @@ export class FakeRunner implements EngineRunner {
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       if (script.refuse) throw script.refuse;
       const promptTokens = script.promptTokens ?? 10;
-      yield { type: 'start', promptTokens, cachedTokens: 0, truncated: false } satisfies GenerateEvent;
+      const cachedTokens = script.cachedTokens ?? 0;
+      yield { type: 'start', promptTokens, cachedTokens, truncated: false } satisfies GenerateEvent;
       const splitter = new ThinkingSplitter(script.thinkingOpen, params.thinking);
       const split = function* (s: { thinking: string; content: string }): Generator<GenerateEvent> {
         if (s.thinking) yield { type: 'thinking', text: s.thinking };
@@ -76,11 +79,11 @@ export class FakeRunner implements EngineRunner {
       yield {
         type: 'done',
         reason: script.reason ?? 'stop',
-        promptEvalCount: promptTokens,
+        promptEvalCount: promptTokens - cachedTokens,
         promptEvalNs: 1_500_000,
         evalCount,
         evalNs: 2_500_000,
-        cachedTokens: 0,
+        cachedTokens,
         ...(params.returnTokens
           ? { context: [...(params.prefix ?? []), ...FAKE_CONTEXT_PROMPT, ...Array.from({ length: evalCount }, (_, i) => 100 + i)] }
           : {}),
