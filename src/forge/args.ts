@@ -44,6 +44,9 @@ Writes a DeepSeek-V3/R1-shaped GGUF (llama.cpp architecture deepseek2) with rand
   --blocks N            number of blocks (26 and 27 are refused: llama.cpp reads them as V2-Lite)
   --type TYPE           q4_k_m (default, llama-quantize's layout), f16 or f32
   --seed N              random seed (default 0); the same options give the same bytes
+  --router KIND         random (default: tokens spread over the experts) or fixed (each layer
+                        always picks the same experts: routing immune to rounding, for checking
+                        that two devices compute the same function)
   --name TEXT           general.name
   -h, --help            this text
 
@@ -118,6 +121,12 @@ export function parseForgeArgs(argv: readonly string[], print: (text: string) =>
       case '--name':
         opts.name = value();
         break;
+      case '--router': {
+        const v = value();
+        if (v !== 'random' && v !== 'fixed') throw new ForgeUsageError(`--router must be random or fixed, got '${v}'`);
+        opts.router = v;
+        break;
+      }
       default: {
         const field = flag.startsWith('--') ? SHAPE_FLAGS[name] : undefined;
         if (!field) throw new ForgeUsageError(`unknown option '${flag}' (see moed forge --help)`);

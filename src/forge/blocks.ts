@@ -15,9 +15,12 @@ export type Fill =
   /** Zero-mean values with this standard deviation. */
   | { kind: 'random'; std: number }
   /** Every value equal (norm weights: 1.0). */
-  | { kind: 'const'; value: number };
+  | { kind: 'const'; value: number }
+  /** Exactly these values, in order (a tensor of its own, written once: `key` names it). */
+  | { kind: 'values'; values: readonly number[]; key: string };
 
 export function fillKey(fill: Fill): string {
+  if (fill.kind === 'values') return `values:${fill.key}`;
   return fill.kind === 'const' ? `const:${fill.value}` : `random:${fill.std.toPrecision(6)}`;
 }
 
@@ -142,18 +145,20 @@ export function makePool(type: number, fill: Fill, nBlocks: number, rng: Rng): B
     const n = nBlocks;
     // uniform in [-a, a] has standard deviation a/sqrt(3)
     const a = fill.kind === 'random' ? fill.std * Math.sqrt(3) : 0;
-    const value = (): number => (fill.kind === 'const' ? fill.value : (rng.float() * 2 - 1) * a);
+    if (fill.kind === 'values' && fill.values.length !== n) throw new Error(`fill ${fill.key} has ${fill.values.length} values for ${n} elements`);
+    const value = (i: number): number =>
+      fill.kind === 'const' ? fill.value : fill.kind === 'values' ? fill.values[i]! : (rng.float() * 2 - 1) * a;
     if (type === GgmlType.F32) {
       const out = new Float32Array(buf.buffer, buf.byteOffset, n);
-      for (let i = 0; i < n; i++) out[i] = value();
+      for (let i = 0; i < n; i++) out[i] = value(i);
     } else {
       const out = new Uint16Array(buf.buffer, buf.byteOffset, n);
-      for (let i = 0; i < n; i++) out[i] = toHalf(value());
+      for (let i = 0; i < n; i++) out[i] = toHalf(value(i));
     }
     return buf;
   }
 
-  if (fill.kind !== 'random') throw new Error(`constant fill needs F32 or F16, not ${info.name}`);
+  if (fill.kind !== 'random') throw new Error(`a ${fill.kind} fill needs F32 or F16, not ${info.name}`);
   rng.fillBytes(buf);
   const std = fill.std;
   switch (type) {

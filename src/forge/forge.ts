@@ -12,7 +12,7 @@ import { fillKey, makePool } from './blocks.js';
 import { resolveShape, type Deepseek2Shape, type PresetName } from './config.js';
 import { buildMetadata } from './metadata.js';
 import { hash32, Rng } from './random.js';
-import { FILE_TYPE, parameterCount, planTensors, type ForgeType, type PlannedTensor } from './tensors.js';
+import { FILE_TYPE, parameterCount, planTensors, type ForgeType, type PlannedTensor, type RouterKind } from './tensors.js';
 import { buildVocab } from './tokenizer.js';
 
 export interface ForgeOptions {
@@ -26,6 +26,8 @@ export interface ForgeOptions {
   /** q4_k_m (default): the types llama-quantize picks; f16/f32: as convert_hf_to_gguf.py writes. */
   type?: ForgeType;
   seed?: number;
+  /** How the routers are forged (see RouterKind); default random. */
+  router?: RouterKind;
   /** general.name */
   name?: string;
   /** Called with bytes written so far and the file's total size. */
@@ -104,7 +106,7 @@ export async function forgeDeepseek2(opts: ForgeOptions): Promise<ForgeResult> {
   if (!Object.hasOwn(FILE_TYPE, type)) throw new Error(`unknown forge type '${String(type)}' (q4_k_m, f16, f32)`);
   const seed = (opts.seed ?? 0) >>> 0;
 
-  const plan = planTensors(shape, type);
+  const plan = planTensors(shape, type, opts.router ?? 'random');
   const vocab = buildVocab(shape.vocab);
   const metadata = buildMetadata({
     shape,

@@ -81,7 +81,36 @@ const weight = (nIn: number): Fill => ({ kind: 'random', std: 1 / Math.sqrt(nIn)
 const ONE: Fill = { kind: 'const', value: 1 };
 
 /** Every tensor of the model, in file order, with its shape, type and how to fill it. */
-export function planTensors(shape: Deepseek2Shape, forgeType: ForgeType): PlannedTensor[] {
+/**
+ * How the routers are forged. `random`: router logits of about unit size spread the tokens over
+ * the experts, as a trained model does; tiny rounding differences (CPU against GPU, flash attention
+ * on or off) then flip some expert choices, and a random network amplifies that into different
+ * logits. `fixed`: small router logits and a selection bias that always picks the same experts of
+ * each layer (spread over the expert groups), so the routing is immune to rounding and two devices
+ * must compute the same function up to arithmetic error (bench/hybrid.mjs uses it for that check).
+ */
+export type RouterKind = 'random' | 'fixed';
+
+/** Selection bias for a `fixed` router: 1 on the layer's chosen experts, 0 elsewhere. */
+export function fixedRouterBias(shape: Deepseek2Shape, layer: number): number[] {
+  const E = shape.experts;
+  const groups = shape.expertGroups > 1 && E / shape.expertGroups >= 2 ? shape.expertGroups : 1;
+  const groupsUsed = groups > 1 ? shape.expertGroupsUsed : 1;
+  const perGroup = E / groups;
+  const take = Math.ceil(shape.expertsUsed / groupsUsed);
+  const bias = new Array<number>(E).fill(0);
+  let chosen = 0;
+  for (let g = 0; g < groupsUsed && chosen < shape.expertsUsed; g++) {
+    const group = (layer + g * Math.max(1, Math.floor(groups / groupsUsed))) % groups;
+    for (let k = 0; k < take && chosen < shape.expertsUsed; k++) {
+      bias[group * perGroup + ((layer * 3 + k) % perGroup)] = 1;
+      chosen++;
+    }
+  }
+  return bias;
+}
+
+export function planTensors(shape: Deepseek2Shape, forgeType: ForgeType, router: RouterKind = 'random'): PlannedTensor[] {
   const N = shape.hidden;
   const H = shape.heads;
   const Q = shape.qLoraRank;
@@ -121,8 +150,13 @@ export function planTensors(shape: Deepseek2Shape, forgeType: ForgeType): Planne
     } else {
       // Router logits of about unit size spread the tokens over the experts; the selection bias
       // stays small so it only breaks ties, as in a trained model.
-      add(`${b}ffn_gate_inp.weight`, [N, E], weight(N));
-      add(`${b}exp_probs_b.bias`, [E], { kind: 'random', std: 0.01 });
+      if (router === 'fixed') {
+        add(`${b}ffn_gate_inp.weight`, [N, E], { kind: 'random', std: 0.1 / Math.sqrt(N) });
+        add(`${b}exp_probs_b.bias`, [E], { kind: 'values', values: fixedRouterBias(shape, i), key: `${b}bias` });
+      } else {
+        add(`${b}ffn_gate_inp.weight`, [N, E], weight(N));
+        add(`${b}exp_probs_b.bias`, [E], { kind: 'random', std: 0.01 });
+      }
       add(`${b}ffn_gate_exps.weight`, [N, Fe, E], weight(N));
       add(`${b}ffn_up_exps.weight`, [N, Fe, E], weight(N));
       add(`${b}ffn_down_exps.weight`, [Fe, N, E], weight(Fe));

@@ -1,0 +1,128 @@
+// Proof of the hybrid engine (run on the GPU machine by bench/gpu.sh): for each placement of the
+// same R1-shaped model — all on the CPU; experts on the CPU and the rest on the GPU; experts partly
+// on the GPU through `fill`; all on the GPU — it measures
+//   (a) the same model function: relative L2 difference of last-token logits against all-CPU for
+//       several prompts, and agreement of 16 greedy tokens. The tolerance is what arithmetic alone
+//       moves on this model: the same all-CPU run with flash attention off (a different but equally
+//       valid order of operations). Use a model forged with `--router fixed`: with random routers,
+//       rounding flips expert choices and a random network turns that into unrelated logits;
+//   (b) the plan's predicted VRAM against the VRAM measured (free memory before and after);
+//   (c) prompt and generation tokens per second.
+// Usage: node bench/hybrid.mjs MODEL.gguf OUT.json [--ctx 4096]
+import { writeFileSync } from 'node:fs';
+import { loadBinding } from '../dist/binding/index.js';
+import { readGgufSplitSet } from '../dist/gguf/index.js';
+import { formatPlanTable, loadRuleFile, parseRuleFile, planPlacement } from '../dist/placement/index.js';
+import { compareLogits, generationSpeed, loadUnder, logitsAndGreedy, promptSpeed } from './lib/engine-measure.mjs';
+import { physicalCores } from '../dist/runner/threads.js';
+
+const [modelPath, outPath] = process.argv.slice(2);
+const numCtx = Number(process.argv[process.argv.indexOf('--ctx') + 1]) || 4096;
+const PP = 2048;
+const TG = 48;
+
+const ALL_GPU = parseRuleFile(
+  `description: everything on the first GPU
+match: { architecture: '*' }
+rules:
+  - { name: all on the GPU, tensors: '.*', device: 'cuda:0' }
+engine: { flash_attention: true, weights: mmap, batch: 2048, ubatch: 2048 }
+`,
+  'all-gpu.yaml',
+);
+
+function loadParamsOf(plan) {
+  const e = plan.engine;
+  return {
+    load: {
+      devices: e.devices,
+      gpuLayers: e.gpuLayers,
+      tensorOverrides: e.tensorOverrides,
+      loadMode: e.loadMode,
+      noHost: e.noHost,
+      useExtraBufts: e.useExtraBufts,
+    },
+    context: {
+      nCtx: e.nCtx,
+      nSeqMax: 4,
+      nBatch: e.nBatch,
+      nUbatch: e.nUbatch,
+      nThreads: e.threads === 'physical-cores' ? physicalCores() : e.threads,
+      nThreadsBatch: e.threads === 'physical-cores' ? physicalCores() : e.threads,
+      flashAttention: e.flashAttention,
+      kvUnified: true,
+      opOffload: e.opOffload,
+      typeK: e.typeK,
+      typeV: e.typeV,
+    },
+  };
+}
+
+const gib = (b) => b / 2 ** 30;
+
+async function main() {
+  const binding = loadBinding();
+  const devices = binding.devices();
+  const gpu = devices.find((d) => d.type === 'gpu');
+  if (!gpu) throw new Error('no GPU: this benchmark runs on the GPU machine');
+  const header = await readGgufSplitSet(modelPath, { maxArrayLength: 0 });
+  const r1 = await loadRuleFile('deepseek-v3');
+  const expertBytes = header.tensors.filter((t) => /_exps\./.test(t.name)).reduce((s, t) => s + t.bytes, 0);
+  const nonExpertBytes = header.tensors.reduce((s, t) => s + t.bytes, 0) - expertBytes;
+  // The fill case gets a VRAM budget that holds the non-expert part and about half the experts.
+  const fillBudget = nonExpertBytes + expertBytes / 2 + 4 * 2 ** 30;
+  const cpuOnly = devices.filter((d) => d.type === 'cpu');
+  const budgeted = devices.map((d) => (d === gpu ? { ...d, memoryFree: Math.min(d.memoryFree, fillBudget) } : d));
+  const allCpu = planPlacement({ model: header, rules: r1, devices: cpuOnly, numCtx });
+  const placements = [
+    { name: 'all CPU', plan: allCpu },
+    { name: 'all CPU, flash attention off (arithmetic tolerance)', plan: allCpu, flashAttention: 'off' },
+    { name: 'experts on CPU, rest on GPU', plan: planPlacement({ model: header, rules: { ...r1, fill: undefined }, devices, numCtx }) },
+    { name: `experts partly on GPU (fill, ${gib(fillBudget).toFixed(0)} GiB budget)`, plan: planPlacement({ model: header, rules: r1, devices: budgeted, numCtx }) },
+    { name: 'all GPU', plan: planPlacement({ model: header, rules: ALL_GPU, devices, numCtx }) },
+  ];
+  const rows = [];
+  let reference;
+  for (const p of placements) {
+    console.log(`\n== ${p.name}\n${formatPlanTable(p.plan)}`);
+    const { load, context } = loadParamsOf(p.plan);
+    if (p.flashAttention) context.flashAttention = p.flashAttention;
+    const freeBefore = binding.devices().find((d) => d.name === gpu.name).memoryFree;
+    const { model, ctx, loadSeconds } = await loadUnder(modelPath, load, context);
+    const results = await logitsAndGreedy(model, ctx);
+    const pp = await promptSpeed(model, ctx, PP);
+    const freeAfter = binding.devices().find((d) => d.name === gpu.name).memoryFree;
+    const tg = await generationSpeed(model, ctx, TG);
+    const tg4 = await generationSpeed(model, ctx, TG / 2, 4);
+    if (!reference) reference = results;
+    const cmp = results.map((r, i) => ({
+      ...compareLogits(r.logits, reference[i].logits),
+      greedyAgree: r.greedy.filter((t, k) => t === reference[i].greedy[k]).length / r.greedy.length,
+    }));
+    const predicted = p.plan.devices.find((d) => d.device === gpu.name)?.total ?? 0;
+    const row = {
+      placement: p.name,
+      loadSeconds,
+      maxRelL2: Math.max(...cmp.map((c) => c.relL2)),
+      argmaxAgree: cmp.filter((c) => c.sameArgmax).length / cmp.length,
+      greedyAgree: cmp.reduce((s, c) => s + c.greedyAgree, 0) / cmp.length,
+      vramPredicted: predicted,
+      vramMeasured: freeBefore - freeAfter,
+      promptTokensPerSecond: pp,
+      generationTokensPerSecond: tg,
+      generation4StreamsTokensPerSecond: tg4,
+      overrides: p.plan.engine.tensorOverrides.length,
+    };
+    console.log(JSON.stringify(row));
+    rows.push(row);
+    ctx.dispose();
+    model.dispose();
+    await new Promise((r) => setTimeout(r, 1000)); // let the driver return the memory
+  }
+  writeFileSync(outPath, JSON.stringify({ model: modelPath, numCtx, pp: PP, tg: TG, gpu, rows }, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

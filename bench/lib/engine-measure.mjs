@@ -1,0 +1,115 @@
+// Engine-level measurements through the addon alone (no daemon): load a model under a placement,
+// then prompt processing speed, generation speed, and logits for a fixed set of prompts.
+// Used by bench/hybrid.mjs on the GPU machine.
+import { loadBinding } from '../../dist/binding/index.js';
+
+const GREEDY = {
+  temperature: 0, topK: 1, topP: 1, minP: 0, typicalP: 1, repeatLastN: 0, repeatPenalty: 1,
+  presencePenalty: 0, frequencyPenalty: 0, seed: 1, mirostat: 0, mirostatTau: 5, mirostatEta: 0.1,
+};
+
+export const PROMPTS = [
+  'The history of the printing press begins in',
+  'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n',
+  'Q: What is the capital of France?\nA:',
+  'Once upon a time, in a kingdom by the sea, there lived',
+];
+
+function batchOf(tokens, pos, seq, lastLogits) {
+  return {
+    tokens,
+    positions: Int32Array.from(tokens, (_, i) => pos + i),
+    seqIds: new Int32Array(tokens.length).fill(seq),
+    logits: Uint8Array.from(tokens, (_, i) => (lastLogits && i === tokens.length - 1 ? 1 : 0)),
+  };
+}
+
+const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+export async function loadUnder(path, load, context) {
+  const b = loadBinding();
+  if (!process.env.MOED_ENGINE_LOG) b.setLogger(() => {});
+  const t0 = process.hrtime.bigint();
+  const model = await b.loadModel({ path, ...load });
+  const ctx = await model.createContext({ perf: false, ...context });
+  return { model, ctx, loadSeconds: seconds(t0) };
+}
+
+/** Last-token logits of each prompt and a greedy continuation of `genTokens` tokens. */
+export async function logitsAndGreedy(model, ctx, genTokens = 16) {
+  const out = [];
+  for (const text of PROMPTS) {
+    ctx.memoryClear();
+    const sampler = model.createSampler(GREEDY);
+    const tokens = model.tokenize(text, true, false);
+    let [next] = await ctx.decode(batchOf(tokens, 0, 0, true), [{ sampler, batchIndex: tokens.length - 1 }]);
+    const logits = ctx.getLogits(tokens.length - 1);
+    const greedy = [next];
+    let pos = tokens.length;
+    for (let i = 1; i < genTokens; i++) {
+      [next] = await ctx.decode(batchOf(Int32Array.of(next), pos++, 0, true), [{ sampler, batchIndex: 0 }]);
+      greedy.push(next);
+    }
+    sampler.dispose();
+    out.push({ logits, greedy });
+  }
+  return out;
+}
+
+/** Prompt tokens per second over `n` tokens (one decode of n tokens, split by the engine's ubatch). */
+export async function promptSpeed(model, ctx, n) {
+  const vocab = model.nVocab;
+  const tokens = Int32Array.from({ length: n }, (_, i) => 10 + ((i * 7919) % (vocab - 20)));
+  ctx.memoryClear();
+  // Warm-up on a short prompt so one-time costs (CUDA graphs, page faults) are not counted.
+  await ctx.decode(batchOf(tokens.subarray(0, 32), 0, 0, true), []);
+  ctx.memoryClear();
+  const t0 = process.hrtime.bigint();
+  for (let start = 0; start < n; start += ctx.nBatch) {
+    const chunk = tokens.subarray(start, Math.min(n, start + ctx.nBatch));
+    await ctx.decode(batchOf(chunk, start, 0, start + chunk.length === n), []);
+  }
+  return n / seconds(t0);
+}
+
+/** Generation tokens per second for one sequence, after a short prompt. */
+export async function generationSpeed(model, ctx, n, seqs = 1) {
+  ctx.memoryClear();
+  const samplers = Array.from({ length: seqs }, () => model.createSampler(GREEDY));
+  const prompt = model.tokenize(PROMPTS[0], true, false);
+  let next = [];
+  for (let s = 0; s < seqs; s++) {
+    const [t] = await ctx.decode(batchOf(prompt, 0, s, true), [{ sampler: samplers[s], batchIndex: prompt.length - 1 }]);
+    next.push(t);
+  }
+  let pos = prompt.length;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++, pos++) {
+    const batch = {
+      tokens: Int32Array.from(next),
+      positions: new Int32Array(seqs).fill(pos),
+      seqIds: Int32Array.from({ length: seqs }, (_, s) => s),
+      logits: new Uint8Array(seqs).fill(1),
+    };
+    next = Array.from(await ctx.decode(batch, samplers.map((sampler, s) => ({ sampler, batchIndex: s }))));
+  }
+  const secs = seconds(t0);
+  for (const s of samplers) s.dispose();
+  return (n * seqs) / secs;
+}
+
+/** Relative L2 difference of two logit vectors, and whether their argmax agrees. */
+export function compareLogits(a, b) {
+  let num = 0;
+  let den = 0;
+  let amaxA = 0;
+  let amaxB = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i] - b[i];
+    num += d * d;
+    den += b[i] * b[i];
+    if (a[i] > a[amaxA]) amaxA = i;
+    if (b[i] > b[amaxB]) amaxB = i;
+  }
+  return { relL2: Math.sqrt(num / den), sameArgmax: amaxA === amaxB };
+}
