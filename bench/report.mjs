@@ -123,6 +123,8 @@ for (const n of [512, 2048, 8192]) {
 row('4 streams, total tok/s', f1(e('hybrid', 4).tg4), f1(e('hybrid', 6).tg4), `${gen4.perLayerMs.toFixed(2)} ms/step`, `${f1(gen4.r1)} (${(gen4.r1 / gen.r1).toFixed(2)}× one stream)`, '≥ 2.3× one stream');
 row('2nd turn TTFT over 4096 tokens (64 new)', `${(turn(4).cachedTtft * 1e3).toFixed(0)} ms`, `${(turn(6).cachedTtft * 1e3).toFixed(0)} ms`, '-', `${(1e3 / ttft.r1).toFixed(0)} ms (whole history: ${(1e3 / ttftFull.r1).toFixed(0)} ms)`, 'no more than its new tokens');
 row('VRAM, R1 at 8K context, experts in RAM (planner)', '-', '-', '-', vramR1 ? `${gb(vramR1)} GB` : `n/a (${planError})`, '< 14 GB');
+const ramR1 = r1Plan?.devices.find((d) => d.kind === 'cpu')?.total;
+row('VRAM measured / RAM (process RSS), experts in RAM', `${gb(e('hybrid', 4).vramBytes)} / ${gb(e('hybrid', 4).rssBytes)} GB`, `${gb(e('hybrid', 6).vramBytes)} / ${gb(e('hybrid', 6).rssBytes)} GB`, '-', ramR1 ? `RAM ${gb(ramR1)} GB (planner)` : '-', '-');
 out.push('');
 
 out.push('### Peers: llama.cpp built from the same source, same files (llama-bench)', '');
