@@ -22,10 +22,23 @@ export interface DaemonConfig {
   contextLength: number;
   origins: string[];
   debug: boolean;
+  /** Host RAM per runner for KV states of prefixes beyond the live slots (MOED_PROMPT_CACHE). */
+  promptCacheBytes: number;
   /** How long a runner may go without a sign of life before it is killed. */
   loadTimeoutMs: number;
   /** MOED_API_KEY: when set, every route but `GET|HEAD /` needs `Authorization: Bearer <key>`. */
   apiKey?: string;
+  /**
+   * MOED_RUNNER_TIMEOUT: a runner with requests in flight that answers no ping for this long is
+   * killed (a hung engine must not hold its requests, and the model, forever). Generous by
+   * default: one decode step of a 671B model on a CPU can take seconds, but the ping is answered
+   * by the runner's event loop, which decode never blocks.
+   */
+  runnerTimeoutMs: number;
+  /** MOED_SHUTDOWN_GRACE: on SIGTERM, how long streams in flight may run before they are ended. */
+  shutdownGraceMs: number;
+  /** MOED_MAX_BODY: the largest JSON request body, in bytes (blob uploads are limited by disk only). */
+  maxBodyBytes: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -90,9 +103,48 @@ export function readDaemonConfig(env: Env = process.env): DaemonConfig {
     contextLength: intVar(env, 'OLLAMA_CONTEXT_LENGTH', 0) || 4096,
     origins: (clean(env.OLLAMA_ORIGINS) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     debug: ['1', 'true', '2'].includes((clean(env.OLLAMA_DEBUG) ?? '').toLowerCase()),
+    promptCacheBytes: parseBytes('MOED_PROMPT_CACHE', clean(env.MOED_PROMPT_CACHE), 8 * 2 ** 30),
     loadTimeoutMs: clean(env.OLLAMA_LOAD_TIMEOUT) ? parseKeepAliveEnv(clean(env.OLLAMA_LOAD_TIMEOUT)!) : 5 * 60_000,
     ...(clean(env.MOED_API_KEY) ? { apiKey: clean(env.MOED_API_KEY) } : {}),
+    runnerTimeoutMs: durationVar(env, 'MOED_RUNNER_TIMEOUT', 60_000),
+    shutdownGraceMs: durationVar(env, 'MOED_SHUTDOWN_GRACE', 10_000),
+    maxBodyBytes: sizeVar(env, 'MOED_MAX_BODY', 64 * 1024 * 1024),
   };
+}
+
+/** Seconds ("30") or a Go duration ("1m30s", "500ms"); must be positive. */
+function durationVar(env: Env, name: string, fallback: number): number {
+  const v = clean(env[name]);
+  if (v === undefined) return fallback;
+  let ms: number;
+  try {
+    ms = parseKeepAliveEnv(v);
+  } catch {
+    throw new Error(`${name} must be a number of seconds or a duration such as "90s", got "${v}"`);
+  }
+  if (!(ms > 0)) throw new Error(`${name} must be positive, got "${v}"`);
+  return ms;
+}
+
+/** Bytes, with an optional K/M/G suffix (powers of 1024, "KiB" spellings too): "64MiB", "1048576". */
+export function sizeVar(env: Env, name: string, fallback: number): number {
+  const v = clean(env[name]);
+  if (v === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(v);
+  if (!m) throw new Error(`${name} must be a size in bytes such as "67108864" or "64MiB", got "${v}"`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const bytes = Math.floor(Number(m[1]) * scale);
+  if (bytes < 1) throw new Error(`${name} must be at least 1 byte, got "${v}"`);
+  return bytes;
+}
+
+/** A byte size: "8GiB", "512MB", "0" (off) or plain bytes. */
+export function parseBytes(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)b?$/i.exec(value);
+  if (!m) throw new Error(`${name} must be a size such as 8GiB or 512MB, got "${value}"`);
+  const power = ' kmgt'.indexOf(m[2]!.toLowerCase() || ' ');
+  return Math.round(Number(m[1]) * (m[3] ? 1024 : 1000) ** power);
 }
 
 /** OLLAMA_KEEP_ALIVE accepts integer seconds or a Go duration. */

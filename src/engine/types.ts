@@ -30,6 +30,8 @@ export interface LoadParams {
   /** KV cache types ("f16", "q8_0"). */
   typeK?: string;
   typeV?: string;
+  /** Host RAM for KV states of prefixes beyond the live slots; 0 disables. */
+  promptCacheBytes?: number;
   /** Extra environment for the runner process (read by ggml when it registers its devices). */
   env?: Record<string, string>;
   /** A Jinja chat template that replaces the model's own. */

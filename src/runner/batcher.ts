@@ -6,6 +6,7 @@
 import type { Context, DecodeBatch, Model, SampleRequest, Sampler } from '../binding/types.js';
 import type { ErrorInfo, GenerateDone, GenerateStart } from '../engine/types.js';
 import { StopMatcher } from './stop-strings.js';
+import { commonPrefix, type PromptCache } from './prompt-cache.js';
 
 export interface JobSpec {
   id: number;
@@ -55,12 +56,6 @@ interface Entry {
   sampleIndex: number;
 }
 
-function commonPrefix(a: number[], b: Int32Array): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
 
 export class Batcher {
   private readonly slots: Slot[];
@@ -77,9 +72,21 @@ export class Batcher {
     private readonly model: Model,
     private readonly ctx: Context,
     limit = ctx.nCtxSeq,
+    /** Host-RAM cache of prefixes beyond the live slots; undefined disables it. */
+    private readonly cache?: PromptCache,
   ) {
     this.limit = Math.min(limit, ctx.nCtxSeq);
     this.slots = Array.from({ length: ctx.nSeqMax }, (_, id) => ({ id, tokens: [], lastUsed: 0 }));
+  }
+
+  /** Slots holding a sequence. */
+  get busySlots(): number {
+    return this.slots.filter((s) => s.job).length;
+  }
+
+  /** Sequences waiting for a slot. */
+  get waitingCount(): number {
+    return this.waiting.length;
   }
 
   submit(spec: JobSpec): void {
@@ -118,7 +125,7 @@ export class Batcher {
     void this.run();
   }
 
-  private assignSlots(): void {
+  private async assignSlots(): Promise<void> {
     for (let i = 0; i < this.waiting.length; ) {
       const job = this.waiting[i]!;
       if (job.cancelled) {
@@ -137,21 +144,52 @@ export class Batcher {
           bestLen = len;
         }
       }
+      // Claim the slot before any await, so nothing else takes it meanwhile.
+      best.job = job;
+      job.slot = best;
+      this.waiting.splice(i, 1);
+      bestLen = await this.reuseHostPrefix(best, job.prompt, bestLen);
       // At least one prompt token is evaluated again, to get logits for the first sample.
       const keep = Math.min(bestLen, job.prompt.length - 1);
       if (keep < best.tokens.length) {
         this.ctx.seqRm(best.id, keep, -1);
         best.tokens.length = keep;
       }
-      best.job = job;
       best.lastUsed = ++this.clock;
-      job.slot = best;
       job.evaluated = keep;
       job.cached = keep;
       job.tAssigned = process.hrtime.bigint();
-      this.waiting.splice(i, 1);
       job.emit({ type: 'start', promptTokens: job.prompt.length, cachedTokens: keep, truncated: job.truncated ?? false });
     }
+  }
+
+  /**
+   * Before a slot's KV is overwritten by another conversation, its state goes to the host-RAM
+   * cache; and when the cache holds a longer prefix of the new prompt than the slot does, that
+   * state is restored into the slot. Returns the prompt tokens now in the slot.
+   */
+  private async reuseHostPrefix(slot: Slot, prompt: Int32Array, inSlot: number): Promise<number> {
+    const cache = this.cache;
+    if (!cache || cache.budgetBytes <= 0) return inSlot;
+    const hit = cache.best(prompt);
+    const restore = hit !== undefined && hit.length > inSlot + 16;
+    if (restore || inSlot < slot.tokens.length) await this.saveSlot(slot);
+    if (!restore) return inSlot;
+    this.ctx.seqRm(slot.id, 0, -1);
+    slot.tokens.length = 0;
+    const read = await this.ctx.stateSeqSet(slot.id, hit.entry.state).catch(() => 0);
+    if (read === 0) {
+      this.ctx.seqRm(slot.id, 0, -1);
+      return 0;
+    }
+    slot.tokens = hit.entry.tokens.slice();
+    return hit.length;
+  }
+
+  private async saveSlot(slot: Slot): Promise<void> {
+    if (!this.cache?.wants(slot.tokens)) return;
+    const state = await this.ctx.stateSeqGet(slot.id).catch(() => undefined);
+    if (state && state.length > 0) this.cache.save(slot.tokens.slice(), state);
   }
 
   private async run(): Promise<void> {
@@ -159,8 +197,10 @@ export class Batcher {
     this.running = true;
     try {
       for (;;) {
-        this.assignSlots();
+        // Cancelled sequences leave first, so a request waiting for a slot takes it in this
+        // very step: a client that disconnects frees its slot within one decode step.
         for (const s of this.slots) if (s.job?.cancelled) this.release(s.job);
+        await this.assignSlots();
         const active = this.slots.filter((s) => s.job).map((s) => s.job!);
         if (active.length === 0) break;
         await this.step(active);

@@ -8,6 +8,7 @@ import { loadBinding, type Binding, type Context, type Model } from '../binding/
 import type { FromRunner, ToRunner } from '../engine/protocol.js';
 import type { EmbedParams, ErrorInfo, GenerateEvent, GenerateParams, LoadParams } from '../engine/types.js';
 import { Batcher } from './batcher.js';
+import { PromptCache } from './prompt-cache.js';
 import { Embedder } from './embedder.js';
 import { formatGrammar, toolGrammar, type GrammarChoice } from './grammar.js';
 import { OutputShaper } from './output.js';
@@ -69,7 +70,7 @@ async function load(params: LoadParams): Promise<void> {
     });
     templateOverride = params.templateOverride;
     const limit = Math.min(ctx.nCtxSeq, params.numCtx);
-    batcher = new Batcher(model, ctx, limit);
+    batcher = new Batcher(model, ctx, limit, new PromptCache(params.promptCacheBytes ?? 0));
     embedder = new Embedder(model, limit, threads);
     let vram = 0;
     let ram = 0;
@@ -187,7 +188,18 @@ process.on('message', (msg: ToRunner) => {
       embedder?.cancel(msg.id);
       break;
     case 'ping':
-      send({ t: 'pong', seq: msg.seq });
+      // Answered here, on the event loop, which decoding never blocks (it runs on libuv's
+      // worker threads): the daemon's heartbeat relies on it.
+      send({
+        t: 'pong',
+        seq: msg.seq,
+        stats: {
+          busySlots: batcher?.busySlots ?? 0,
+          waiting: batcher?.waitingCount ?? 0,
+          embeds: embedder?.pending ?? 0,
+          rss: process.memoryUsage.rss(),
+        },
+      });
       break;
     case 'devices':
       try {

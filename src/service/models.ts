@@ -78,6 +78,7 @@ export async function loadParamsFor(model: StoredModel, options: Options, config
     typeK: e.typeK,
     typeV: e.typeV,
     env: e.env,
+    promptCacheBytes: config.promptCacheBytes,
     templateOverride: model.template && looksLikeJinja(model.template) ? model.template : undefined,
   };
   return params;
