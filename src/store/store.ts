@@ -206,8 +206,24 @@ export class ModelStore {
     return models.sort((a, b) => b.modifiedAt.getTime() - a.modifiedAt.getTime());
   }
 
+  /** Reads a model; a manifest or config blob that does not parse is named in the error. */
   private async load(n: ModelName): Promise<StoredModel> {
     const file = this.manifestPath(n);
+    try {
+      return await this.read(n, file);
+    } catch (e) {
+      if (e instanceof SyntaxError || (e as { code?: string }).code === 'ENOENT') {
+        throw new MoedError(
+          'INTERNAL',
+          `model ${displayName(n)} has a corrupt manifest (${file}): ${(e as Error).message}; create the model again, or delete that file`,
+          { cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+
+  private async read(n: ModelName, file: string): Promise<StoredModel> {
     const [bytes, stat] = await Promise.all([fs.readFile(file), fs.stat(file)]);
     const manifest = JSON.parse(bytes.toString('utf8')) as Manifest;
     const config = JSON.parse(await this.readBlobText(manifest.config.digest)) as ModelConfig;
