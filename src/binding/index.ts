@@ -1,4 +1,5 @@
 // Loads the native addon built by scripts/build-native.mjs (cmake-js puts it in build/Release).
+import { moedSwitches } from '../config/env.js';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,7 @@ import type { Binding } from './types.js';
 export type * from './types.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const addonPath = process.env.MOED_ADDON ?? path.join(projectRoot, 'build', 'Release', 'moed.node');
+export const addonPath = moedSwitches().addonPath ?? path.join(projectRoot, 'build', 'Release', 'moed.node');
 
 let cached: Binding | undefined;
 

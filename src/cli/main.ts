@@ -2,6 +2,7 @@
 // moed's command line, shaped as the ollama CLI: the same commands, flags, output and messages.
 // Every command but `serve` and `forge` talks to the daemon over HTTP at OLLAMA_HOST, and first
 // checks that it answers (HEAD /), saying so plainly when it does not.
+import { moedSwitches } from '../config/env.js';
 import { ConnectError } from '../client/http.js';
 import { VERSION } from '../version.js';
 import { commandHelp, parseArgs, UsageError, type CommandSpec, type Parsed } from './args.js';
@@ -84,7 +85,7 @@ async function serve(p: Parsed): Promise<number> {
   const { serveCommand } = await import('./serve.js');
   const config = readDaemonConfig();
   try {
-    return await serveCommand(config, p, process.env.MOED_DEMO === '1');
+    return await serveCommand(config, p, moedSwitches().demo);
   } catch (e) {
     if ((e as { code?: string }).code === 'EADDRINUSE') {
       throw new Error(`listen tcp ${config.listen.host}:${config.listen.port}: bind: address already in use (is moed or ollama already running? set OLLAMA_HOST to use another address)`);

@@ -173,3 +173,12 @@ export function moedHome(env: Env = process.env): string {
 export function runnerEnv(env: Env = process.env): Env {
   return { ...env };
 }
+
+/** moed's switches that are not daemon settings: the demo model, the engine's log, the addon path. */
+export function moedSwitches(env: Env = process.env): { demo: boolean; engineLog: boolean; addonPath?: string } {
+  return {
+    demo: clean(env.MOED_DEMO) === '1',
+    engineLog: clean(env.MOED_ENGINE_LOG) !== undefined,
+    addonPath: clean(env.MOED_ADDON),
+  };
+}

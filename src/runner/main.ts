@@ -4,6 +4,7 @@
 // rendered and fitted to the context (render.ts), a grammar chosen (grammar.ts), the sequence decoded
 // in the shared batch (batcher.ts), and its text shaped into thinking, content and whole tool calls
 // (output.ts) before it is sent, one small message per token. Embeddings use a second context (embedder.ts).
+import { moedSwitches } from '../config/env.js';
 import { loadBinding, type Binding, type Context, type Model } from '../binding/index.js';
 import type { FromRunner, ToRunner } from '../engine/protocol.js';
 import type { EmbedParams, ErrorInfo, GenerateEvent, GenerateParams, LoadParams } from '../engine/types.js';
@@ -35,7 +36,7 @@ let templateOverride: string | undefined;
 async function load(params: LoadParams): Promise<void> {
   try {
     binding = loadBinding();
-    if (!process.env.MOED_ENGINE_LOG) binding.setLogger(() => {});
+    if (!moedSwitches().engineLog) binding.setLogger(() => {});
     let last = -1;
     model = await binding.loadModel({
       path: params.modelPath,
