@@ -49,6 +49,24 @@ function gpuMemoryUsedBytes() {
   }
 }
 
+/** Resident memory of the daemon and its runner processes (pinned expert memory included). */
+function processTreeRss(pid) {
+  try {
+    const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,rss='], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/).map(Number));
+    const tree = new Set([pid]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [p, pp] of rows) if (tree.has(pp) && !tree.has(p)) (tree.add(p), (grew = true));
+    }
+    return rows.filter(([p]) => tree.has(p)).reduce((s, [, , rss]) => s + rss * 1024, 0);
+  } catch {
+    return undefined;
+  }
+}
+
 async function main() {
   const vramIdle = gpuMemoryUsedBytes();
   const daemon = spawn(process.execPath, ['dist/cli/main.js', 'serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -94,6 +112,7 @@ async function main() {
     out.tg4 = { tokens: four.reduce((s, r) => s + r.eval_count, 0), tokensPerSecond: four.reduce((s, r) => s + r.eval_count, 0) / wall };
     const ps = await (await fetch(`${base}/api/ps`)).json().catch(() => ({}));
     out.ps = ps.models?.[0];
+    out.ramBytes = processTreeRss(daemon.pid);
     const used = gpuMemoryUsedBytes();
     out.vramBytes = used !== undefined && vramIdle !== undefined ? used - vramIdle : undefined;
     console.log(JSON.stringify(out));

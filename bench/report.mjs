@@ -155,5 +155,6 @@ if (r.http) {
   row('generation tok/s, 4 streams total', `${f1(h.tg4.tokensPerSecond)} (${(h.tg4.tokensPerSecond / h.tg1.tokensPerSecond).toFixed(2)}×)`);
   row(`2nd turn over ${h.secondTurn.historyTokens} tokens: time to first line`, `${h.secondTurn.secondTurnTtftMs.toFixed(0)} ms (first turn ${h.secondTurn.firstTurnTtftMs.toFixed(0)} ms; ${h.secondTurn.secondTurnEvaluated} tokens evaluated)`);
   row('VRAM (nvidia-smi) / size_vram (/api/ps)', `${gb(h.vramBytes)} GB / ${gb(h.ps.size_vram)} GB`);
+  if (h.ramBytes !== undefined) row('RAM (daemon and runner, resident)', `${gb(h.ramBytes)} GB`);
 }
 console.log(out.join('\n'));
