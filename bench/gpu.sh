@@ -61,6 +61,9 @@ run_all() {
   [ -f "$MODELS/r1-6-fixed.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks 6 --seed 1 --router fixed -o "$MODELS/r1-6-fixed.gguf"
   node bench/hybrid.mjs "$MODELS/r1-6-fixed.gguf" "$RESULTS/hybrid.json"
   echo "== engine figures"
+  # The runner gets GGML_OP_OFFLOAD_MIN_BATCH from the plan (rules/deepseek-v3.yaml: 256) when it
+  # starts; these scripts load the engine in their own process, so it is set here the same way.
+  export GGML_OP_OFFLOAD_MIN_BATCH=256
   for blocks in 4 6; do
     for placement in hybrid gpu; do
       node bench/engine.mjs "$MODELS/r1-$blocks.gguf" "$RESULTS/engine-$placement-$blocks.json" --placement $placement
