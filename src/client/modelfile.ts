@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseParameterValue } from '../config/options.js';
+import { DEPRECATED_PARAMETERS, parseParameterValue } from '../config/options.js';
 import { MoedError } from '../errors/index.js';
 import { parseSplitName, splitFileName } from '../gguf/split.js';
 
@@ -23,19 +23,6 @@ export interface Modelfile {
   /** Things worth telling the user that are not errors ("warning: parameter mirostat is deprecated"). */
   warnings: string[];
 }
-
-/** Names Ollama's parser drops with a warning (parser.go deprecatedParameters); the daemon drops them too. */
-export const DEPRECATED_PARAMETERS = [
-  'penalize_newline',
-  'low_vram',
-  'f16_kv',
-  'logits_all',
-  'vocab_only',
-  'use_mlock',
-  'mirostat',
-  'mirostat_tau',
-  'mirostat_eta',
-];
 
 const INSTRUCTIONS = ['from', 'license', 'template', 'system', 'adapter', 'draft', 'renderer', 'parser', 'parameter', 'message', 'requires'];
 

@@ -2,7 +2,7 @@
 // that merges them: defaults, then environment, then Modelfile PARAMETERs, then request options.
 import { MoedError } from '../errors/index.js';
 
-type Kind = 'int' | 'float' | 'bool' | 'string' | 'strings';
+export type Kind = 'int' | 'float' | 'bool' | 'string' | 'strings';
 
 /** Every option we know, with its JSON type. Unknown keys are ignored (reference O1). */
 export const OPTION_KINDS: Record<string, Kind> = {
@@ -87,8 +87,21 @@ function typeName(kind: Kind): string {
   return { int: 'integer', float: 'float', bool: 'bool', string: 'string', strings: 'an array of strings' }[kind];
 }
 
+/** Names Ollama's Modelfile parser drops with a warning (parser.go deprecatedParameters). */
+export const DEPRECATED_PARAMETERS: readonly string[] = [
+  'penalize_newline',
+  'low_vram',
+  'f16_kv',
+  'logits_all',
+  'vocab_only',
+  'use_mlock',
+  'mirostat',
+  'mirostat_tau',
+  'mirostat_eta',
+];
+
 /** One value checked against its kind; wrong types fail as Ollama's FromMap does. */
-function coerce(key: string, kind: Kind, value: unknown): unknown {
+export function coerceOption(key: string, kind: Kind, value: unknown): unknown {
   switch (kind) {
     case 'int':
       if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
@@ -117,7 +130,7 @@ function applyLayer(base: Options, layer: Record<string, unknown> | null | undef
   for (const [key, value] of Object.entries(layer)) {
     const kind = OPTION_KINDS[key];
     if (kind === undefined || value === null || value === undefined) continue;
-    out[key] = coerce(key, kind, value);
+    out[key] = coerceOption(key, kind, value);
   }
   return out as unknown as Options;
 }

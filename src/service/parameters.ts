@@ -1,33 +1,7 @@
 // The `parameters` of /api/create (a Modelfile's PARAMETERs), checked against the option types
 // before anything is stored, so a model never carries a value that fails every later request.
-import { OPTION_KINDS, parseParameterValue } from '../config/options.js';
+import { coerceOption, DEPRECATED_PARAMETERS, OPTION_KINDS, parseParameterValue, type Kind } from '../config/options.js';
 import { MoedError } from '../errors/index.js';
-
-/** Names Ollama's Modelfile parser drops with a warning (parser.go deprecatedParameters). */
-const DEPRECATED = new Set([
-  'penalize_newline',
-  'low_vram',
-  'f16_kv',
-  'logits_all',
-  'vocab_only',
-  'use_mlock',
-  'mirostat',
-  'mirostat_tau',
-  'mirostat_eta',
-]);
-
-const TYPE_NAMES: Record<string, string> = {
-  int: 'integer',
-  float: 'float',
-  bool: 'bool',
-  string: 'string',
-  strings: 'an array of strings',
-};
-
-function wrongType(key: string, kind: string): MoedError {
-  if (kind === 'strings') return new MoedError('INVALID_REQUEST', `option "${key}" must be of an array of strings`);
-  return new MoedError('INVALID_REQUEST', `option "${key}" must be of type ${TYPE_NAMES[kind]}`);
-}
 
 /**
  * Each value typed as its option: numbers for int/float (ints truncated, as Ollama's FromMap
@@ -46,7 +20,7 @@ export function validateParameters(input: unknown): Record<string, unknown> {
     if (value === null || value === undefined) continue;
     const kind = OPTION_KINDS[key];
     if (kind === undefined) {
-      if (DEPRECATED.has(key)) continue;
+      if (DEPRECATED_PARAMETERS.includes(key)) continue;
       throw new MoedError('INVALID_REQUEST', `unknown parameter '${rawKey}'`);
     }
     out[key] = coerce(key, kind, value);
@@ -54,31 +28,14 @@ export function validateParameters(input: unknown): Record<string, unknown> {
   return out;
 }
 
-function coerce(key: string, kind: string, value: unknown): unknown {
-  switch (kind) {
-    case 'int':
-      if (typeof value === 'number' && Number.isFinite(value)) return Math.trunc(value);
-      break;
-    case 'float':
-      if (typeof value === 'number' && Number.isFinite(value)) return value;
-      break;
-    case 'bool':
-      if (typeof value === 'boolean') return value;
-      break;
-    case 'string':
-      if (typeof value === 'string') return value;
-      throw wrongType(key, kind);
-    case 'strings':
-      if (typeof value === 'string') return [value];
-      if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value;
-      throw wrongType(key, kind);
-  }
-  if (typeof value === 'string') {
+/** A Modelfile line holds text: "8192", "true" and "0.6" become the option's type first. */
+function coerce(key: string, kind: Kind, value: unknown): unknown {
+  if (typeof value === 'string' && (kind === 'int' || kind === 'float' || kind === 'bool')) {
     try {
       return parseParameterValue(key, value);
     } catch {
-      throw wrongType(key, kind);
+      // not a number or bool: coerceOption reports the type error in Ollama's words
     }
   }
-  throw wrongType(key, kind);
+  return coerceOption(key, kind, value);
 }
