@@ -82,15 +82,14 @@ export interface EmbeddingResponse {
   embedding: number[];
 }
 
-/**
- * Not on the wire (JSON.stringify skips symbol keys): on a final chat or generate response, the
- * prompt tokens found in the KV cache and not evaluated again, which `prompt_eval_count` leaves
- * out. The OpenAI routes report them as usage.prompt_tokens_details.cached_tokens.
- */
-export const CACHED_TOKENS: unique symbol = Symbol('moed.cachedTokens');
-
 export interface Metrics {
-  [CACHED_TOKENS]?: number;
+  /**
+   * moed's own, on final chat and generate responses: prompt tokens found in the KV cache (the
+   * history of a conversation) and not evaluated again, which `prompt_eval_count` leaves out.
+   * Omitted when zero like every metric; Ollama clients ignore it. The OpenAI routes report it as
+   * usage.prompt_tokens_details.cached_tokens.
+   */
+  prompt_cache_count?: number;
   total_duration?: number;
   load_duration?: number;
   prompt_eval_count?: number;

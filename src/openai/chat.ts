@@ -1,7 +1,7 @@
 // POST /v1/chat/completions (reference OA2–OA6): an OpenAI chat request becomes an Ollama
 // ChatRequest for the same service that answers /api/chat; its responses become a chat.completion
 // or a stream of chat.completion.chunk objects.
-import { CACHED_TOKENS, type ChatRequest, type ChatResponse, type Message, type Metrics, type ThinkValue, type ToolCall } from '../api/types.js';
+import { type ChatRequest, type ChatResponse, type Message, type Metrics, type ThinkValue, type ToolCall } from '../api/types.js';
 import { MoedError } from '../errors/index.js';
 import { Fields, includeUsage, samplingOptions, typeError } from './decode.js';
 import type { ChatCompletion, ChatCompletionChunk, ChatDelta, FinishReason, ResponseToolCall, Usage } from './types.js';
@@ -228,7 +228,7 @@ export function toChatRequest(body: unknown): ChatPlan {
 
 /** usage from an Ollama final response: prompt_tokens counts the cached prompt tokens too. */
 export function usageOf(r: Metrics): Usage {
-  const cached = r[CACHED_TOKENS] ?? 0;
+  const cached = r.prompt_cache_count ?? 0;
   const prompt = (r.prompt_eval_count ?? 0) + cached;
   const completion = r.eval_count ?? 0;
   return {

@@ -1,7 +1,7 @@
 // /api/chat (reference §2.6): validates the request, loads the model through the scheduler and
 // streams the runner's parts as Ollama ChatResponse objects: reasoning in message.thinking, tool
 // calls whole in message.tool_calls, then a final object with done_reason and metrics.
-import { CACHED_TOKENS, type ChatRequest, type ChatResponse, type Message, type ToolCall } from '../api/types.js';
+import { type ChatRequest, type ChatResponse, type Message, type ToolCall } from '../api/types.js';
 import type { ChatMessage, GenerateParams } from '../engine/types.js';
 import { MoedError } from '../errors/index.js';
 import { fullName } from '../store/names.js';
@@ -135,7 +135,6 @@ export async function* chat(deps: ServiceDeps, req: ChatRequest, signal: AbortSi
         done: true,
         done_reason: p.done.reason,
         ...p.metrics,
-        [CACHED_TOKENS]: p.done.cachedTokens,
       };
     }
   }

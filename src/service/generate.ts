@@ -1,7 +1,7 @@
 // /api/generate (reference §2.5): a prompt through the model's chat template as one user message
 // (after the request's `system`, or the Modelfile SYSTEM), or as it is with `raw`; optionally after
 // the token ids of an earlier answer (`context`), which the final object returns extended.
-import { CACHED_TOKENS, type GenerateRequest, type GenerateResponse } from '../api/types.js';
+import { type GenerateRequest, type GenerateResponse } from '../api/types.js';
 import type { ChatMessage, GenerateParams, Prompt } from '../engine/types.js';
 import { MoedError } from '../errors/index.js';
 import { fullName } from '../store/names.js';
@@ -121,7 +121,7 @@ export async function* generate(deps: ServiceDeps, req: GenerateRequest, signal:
     } else if (p.kind === 'done') {
       const last: GenerateResponse = { model: requested, created_at: now(), response: '', done: true, done_reason: p.done.reason };
       if (p.done.context) last.context = p.done.context;
-      yield { ...last, ...p.metrics, [CACHED_TOKENS]: p.done.cachedTokens };
+      yield { ...last, ...p.metrics };
     }
   }
 }

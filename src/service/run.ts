@@ -239,6 +239,7 @@ async function* parts(events: AsyncIterator<GenerateEvent>, lease: Lease, starte
               prompt_eval_duration: ev.promptEvalNs,
               eval_count: ev.evalCount,
               eval_duration: ev.evalNs,
+              prompt_cache_count: ev.cachedTokens,
             }),
           };
           return;

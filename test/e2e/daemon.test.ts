@@ -92,6 +92,22 @@ describe('daemon process with the official ollama client', () => {
     expect(parts.some((p) => (p.thinking ?? '').length > 0)).toBe(true);
   });
 
+  it('reports that the second turn of a conversation found its history in the cache', async () => {
+    const ollama = new Ollama({ host });
+    const history = [{ role: 'user', content: 'Tell me about the sea, the ships on it and the people who sail them.' }];
+    const first = await ollama.chat({ model: 'moed-demo', messages: history, think: false, options: { num_predict: 4, temperature: 0 } });
+    const second = (await ollama.chat({
+      model: 'moed-demo',
+      messages: [...history, { role: 'assistant', content: first.message.content }, { role: 'user', content: 'And the fish?' }],
+      think: false,
+      options: { num_predict: 4, temperature: 0 },
+    })) as typeof first & { prompt_cache_count?: number };
+    // Everything up to the first turn's generation prompt is reused; that prompt's empty think
+    // block (think:false) is not part of how the history renders, so a few tokens differ there.
+    expect(second.prompt_cache_count).toBeGreaterThanOrEqual(first.prompt_eval_count - 6);
+    expect(second.prompt_eval_count).toBeLessThan(first.prompt_eval_count);
+  });
+
   it('answers the README curl with NDJSON ending in done and integer nanosecond metrics', async () => {
     const res = await fetch(`${host}/api/chat`, {
       method: 'POST',
