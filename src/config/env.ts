@@ -108,7 +108,7 @@ export function readDaemonConfig(env: Env = process.env): DaemonConfig {
     ...(clean(env.MOED_API_KEY) ? { apiKey: clean(env.MOED_API_KEY) } : {}),
     runnerTimeoutMs: durationVar(env, 'MOED_RUNNER_TIMEOUT', 60_000),
     shutdownGraceMs: durationVar(env, 'MOED_SHUTDOWN_GRACE', 10_000),
-    maxBodyBytes: sizeVar(env, 'MOED_MAX_BODY', 64 * 1024 * 1024),
+    maxBodyBytes: Math.max(1, parseBytes('MOED_MAX_BODY', clean(env.MOED_MAX_BODY), 64 * 2 ** 20)),
   };
 }
 
@@ -124,18 +124,6 @@ function durationVar(env: Env, name: string, fallback: number): number {
   }
   if (!(ms > 0)) throw new Error(`${name} must be positive, got "${v}"`);
   return ms;
-}
-
-/** Bytes, with an optional K/M/G suffix (powers of 1024, "KiB" spellings too): "64MiB", "1048576". */
-export function sizeVar(env: Env, name: string, fallback: number): number {
-  const v = clean(env[name]);
-  if (v === undefined) return fallback;
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?$/i.exec(v);
-  if (!m) throw new Error(`${name} must be a size in bytes such as "67108864" or "64MiB", got "${v}"`);
-  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  const bytes = Math.floor(Number(m[1]) * scale);
-  if (bytes < 1) throw new Error(`${name} must be at least 1 byte, got "${v}"`);
-  return bytes;
 }
 
 /** A byte size: "8GiB", "512MB", "0" (off) or plain bytes. */

@@ -35,6 +35,11 @@ function askRunner(script: string): Promise<DeviceInfo[]> {
       if (msg.t === 'devices') resolve(msg.devices);
       else reject(new MoedError('ENGINE_FAILURE', `the engine could not list its devices: ${msg.error.message}`));
     });
+    // A failed spawn or send reports here; unheard, it would be thrown and end the daemon.
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new MoedError('ENGINE_FAILURE', `the engine could not be asked for its devices: ${err.message}`));
+    });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new MoedError('ENGINE_FAILURE', `the engine exited while listing devices (${signal ?? `exit code ${code}`})`));

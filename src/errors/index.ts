@@ -16,15 +16,21 @@ export const ErrorCodes = {
   RULES_NOT_FOUND: 404,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** A JSON body over the limit (MOED_MAX_BODY); blob uploads have no limit but the disk. */
+  PAYLOAD_TOO_LARGE: 413,
   REQUEST_CANCELED: 499,
   MODEL_FILE_MISSING: 500,
   MODEL_LOAD_FAILED: 500,
   /** The placement plan needs more memory than a device has free (the message holds the plan). */
   PLAN_DOES_NOT_FIT: 500,
   RUNNER_CRASHED: 500,
+  /** The runner stopped answering pings for MOED_RUNNER_TIMEOUT and was killed. */
+  RUNNER_UNRESPONSIVE: 500,
   ENGINE_FAILURE: 500,
   INTERNAL: 500,
   QUEUE_FULL: 503,
+  /** The daemon is stopping (SIGTERM): new requests are refused, and streams still running after the grace period end. */
+  SHUTTING_DOWN: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -48,4 +54,12 @@ export function toMoedError(e: unknown): MoedError {
   if (e instanceof MoedError) return e;
   const message = e instanceof Error ? e.message : String(e);
   return new MoedError('INTERNAL', message, { cause: e });
+}
+
+/**
+ * The error for a request whose AbortSignal fired: the abort's reason when it is one of ours (the
+ * daemon shutting down says so), else 499 `request canceled` (the client went away).
+ */
+export function abortError(signal: AbortSignal): MoedError {
+  return signal.reason instanceof MoedError ? signal.reason : new MoedError('REQUEST_CANCELED', 'request canceled');
 }

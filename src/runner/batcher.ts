@@ -89,15 +89,14 @@ export class Batcher {
     return this.waiting.length;
   }
 
+  /** Takes the job, and its sampler: the batcher disposes of it however the job ends. */
   submit(spec: JobSpec): void {
-    if (spec.prompt.length === 0) {
-      spec.fail({ code: 'INVALID_REQUEST', message: 'the prompt is empty after templating' });
-      return;
-    }
-    if (spec.prompt.length >= this.limit) {
-      spec.fail({ code: 'INVALID_REQUEST', message: 'the input length exceeds the context length' });
-      return;
-    }
+    const refuse = (message: string) => {
+      spec.sampler.dispose();
+      spec.fail({ code: 'INVALID_REQUEST', message });
+    };
+    if (spec.prompt.length === 0) return refuse('the prompt is empty after templating');
+    if (spec.prompt.length >= this.limit) return refuse('the input length exceeds the context length');
     const job: Job = {
       ...spec,
       evaluated: 0,

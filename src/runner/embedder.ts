@@ -12,7 +12,7 @@ export const MAX_EMBED_CONTEXT = 8192;
 export class Embedder {
   private ctx?: Promise<Context>;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly pending = new Set<number>();
+  private readonly requests = new Set<number>();
   private readonly cancelled = new Set<number>();
 
   constructor(
@@ -46,15 +46,20 @@ export class Embedder {
     return this.ctx;
   }
 
+  /** Requests queued or running (reported with each pong). */
+  get pending(): number {
+    return this.requests.size;
+  }
+
   cancel(id: number): void {
-    if (this.pending.has(id)) this.cancelled.add(id);
+    if (this.requests.has(id)) this.cancelled.add(id);
   }
 
   /** Requests run one after another. */
   embed(id: number, params: EmbedParams): Promise<EmbedResult> {
-    this.pending.add(id);
+    this.requests.add(id);
     const run = this.queue.then(() => this.run(id, params)).finally(() => {
-      this.pending.delete(id);
+      this.requests.delete(id);
       this.cancelled.delete(id);
     });
     this.queue = run.catch(() => undefined);

@@ -5,7 +5,7 @@
 // in the shared batch (batcher.ts), and its text shaped into thinking, content and whole tool calls
 // (output.ts) before it is sent, one small message per token. Embeddings use a second context (embedder.ts).
 import { moedSwitches } from '../config/env.js';
-import { loadBinding, type Binding, type Context, type Model } from '../binding/index.js';
+import { loadBinding, type Binding, type Context, type Model, type Sampler } from '../binding/index.js';
 import type { FromRunner, ToRunner } from '../engine/protocol.js';
 import type { EmbedParams, ErrorInfo, GenerateEvent, GenerateParams, LoadParams } from '../engine/types.js';
 import { Batcher } from './batcher.js';
@@ -55,11 +55,14 @@ async function load(params: LoadParams): Promise<void> {
         }
       },
     });
-    const threads = params.numThreads > 0 ? params.numThreads : physicalCores();
+    // ggml caps its thread pools at GGML_MAX_N_THREADS (512); a larger num_thread fails to allocate.
+    const threads = params.numThreads > 0 ? Math.min(params.numThreads, 512) : physicalCores();
     ctx = await model.createContext({
       nCtx: params.numCtx * params.numParallel,
       nSeqMax: params.numParallel,
-      nBatch: params.numBatch,
+      // llama.cpp asserts n_batch >= n_seq_max (one output per sequence in a step) and would
+      // abort the runner: a smaller num_batch is raised to the number of parallel sequences.
+      nBatch: Math.max(params.numBatch, params.numParallel),
       nUbatch: params.numUbatch,
       nThreads: threads,
       nThreadsBatch: threads,
@@ -96,6 +99,7 @@ function generate(id: number, params: GenerateParams): void {
     send({ t: 'error', id, error: { code: 'ENGINE_FAILURE', message: 'no model is loaded in this runner' } });
     return;
   }
+  let sampler: Sampler | undefined;
   try {
     const prepared = preparePrompt(model, params, batcher.limit, templateOverride);
     const tools = params.prompt.kind === 'chat' && (params.prompt.tools?.length ?? 0) > 0;
@@ -109,7 +113,15 @@ function generate(id: number, params: GenerateParams): void {
             parseToolCalls: true,
           })
         : undefined;
-    const sampler = model.createSampler({ ...samplerParams(params.sampling), ...chooseGrammar(params, prepared, tools) });
+    try {
+      sampler = model.createSampler({ ...samplerParams(params.sampling), ...chooseGrammar(params, prepared, tools) });
+    } catch (e) {
+      // The sampling values come from the request's options (mirostat 7, ...): the client's to fix.
+      if ((e as { code?: string }).code === 'INVALID_ARGUMENT') {
+        throw Object.assign(new Error(`invalid options: ${(e as Error).message}`), { code: 'INVALID_REQUEST' });
+      }
+      throw e;
+    }
     const emit = (event: GenerateEvent) => send({ t: 'event', id, event });
     const shaper = new OutputShaper(
       {
@@ -121,10 +133,12 @@ function generate(id: number, params: GenerateParams): void {
       },
       emit,
     );
+    const owned = sampler;
+    sampler = undefined; // the batcher owns it from here
     batcher.submit({
       id,
       prompt: prepared.tokens,
-      sampler,
+      sampler: owned,
       numPredict: params.numPredict,
       stop: [...params.stop, ...prepared.additionalStops],
       truncated: prepared.truncated,
@@ -137,6 +151,8 @@ function generate(id: number, params: GenerateParams): void {
       fail: (error) => send({ t: 'error', id, error }),
     });
   } catch (e) {
+    // A native sampler (and its grammar) is freed only by dispose(): none may be left behind.
+    sampler?.dispose();
     const info = errorInfo(e, 'ENGINE_FAILURE');
     // A template given with the request is the client's to fix.
     if (info.code === 'TEMPLATE_FAILED' && params.prompt.kind === 'chat' && params.prompt.templateOverride) {
@@ -173,6 +189,11 @@ function embed(id: number, params: EmbedParams): void {
   );
 }
 
+function memory(): { rss: number; heapUsed: number } {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed };
+}
+
 process.on('message', (msg: ToRunner) => {
   switch (msg.t) {
     case 'load':
@@ -198,7 +219,7 @@ process.on('message', (msg: ToRunner) => {
           busySlots: batcher?.busySlots ?? 0,
           waiting: batcher?.waitingCount ?? 0,
           embeds: embedder?.pending ?? 0,
-          rss: process.memoryUsage.rss(),
+          ...memory(),
         },
       });
       break;

@@ -1,9 +1,10 @@
 // Loads and unloads runners: one per model, shared by its concurrent requests, started on first
 // use, restarted after a crash, kept for keep_alive after its last request, evicted when idle and
-// over OLLAMA_MAX_LOADED_MODELS, and refused with 503 when too many requests wait. When every
+// over OLLAMA_MAX_LOADED_MODELS, and refused with 503 when too many requests wait (for a load, or
+// for one of a loaded model's OLLAMA_NUM_PARALLEL slots). When every
 // loaded model is busy and no more may load, a new model waits for one to go idle (as Ollama's
 // scheduler does) rather than loading past the limit: two 400 GB models do not fit one machine.
-import { MoedError } from '../errors/index.js';
+import { abortError, MoedError } from '../errors/index.js';
 import type { EngineRunner, RunnerFactory } from '../engine/runner.js';
 import type { LoadParams } from '../engine/types.js';
 
@@ -11,6 +12,18 @@ export interface SchedulerConfig {
   maxLoadedModels: number;
   maxQueue: number;
   loadTimeoutMs: number;
+  /** MOED_RUNNER_TIMEOUT, handed to each runner it starts (absent: runners are not watched). */
+  runnerTimeoutMs?: number;
+}
+
+/** Counters for the debug route and the reliability tests: every one returns to 0 when idle. */
+export interface SchedulerStats {
+  /** Leases held by requests (each is released when its response ends, however it ends). */
+  leases: number;
+  /** Requests waiting for a load or for room under OLLAMA_MAX_LOADED_MODELS. */
+  pending: number;
+  /** Requests holding a lease beyond their model's slots: they wait in the runner for a slot. */
+  queuedForSlots: number;
 }
 
 export interface LoadedModel {
@@ -54,6 +67,8 @@ export class Scheduler {
   private pending = 0;
   /** Loads waiting for a model to go idle or be unloaded. */
   private waiters: (() => void)[] = [];
+  /** Aborted by close(): loads in progress stop instead of being waited for. */
+  private closing = new AbortController();
 
   constructor(
     private readonly config: SchedulerConfig,
@@ -73,10 +88,12 @@ export class Scheduler {
     onProgress?: (p: number) => void,
     signal?: AbortSignal,
   ): Promise<Lease> {
-    if (this.pending >= this.config.maxQueue) {
+    // Requests that wait count against OLLAMA_MAX_QUEUE wherever they wait: here for a load, or
+    // in a runner for a free slot. A full queue answers at once rather than piling up work.
+    if (this.pending + this.queuedForSlots() >= this.config.maxQueue) {
       throw new MoedError('QUEUE_FULL', 'server busy, please try again.  maximum pending requests exceeded');
     }
-    if (signal?.aborted) throw canceled();
+    if (signal?.aborted) throw abortError(signal);
     this.pending++;
     const start = process.hrtime.bigint();
     try {
@@ -126,7 +143,12 @@ export class Scheduler {
     const run = async (): Promise<EngineRunner> => {
       await this.makeRoom(entry);
       if (this.entries.get(entry.key) !== entry) throw new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
-      const runner = await this.factory(entry.params, { onProgress, loadTimeoutMs: this.config.loadTimeoutMs });
+      const runner = await this.factory(entry.params, {
+        onProgress,
+        loadTimeoutMs: this.config.loadTimeoutMs,
+        runnerTimeoutMs: this.config.runnerTimeoutMs,
+        signal: this.closing.signal,
+      });
       if (this.entries.get(entry.key) !== entry) {
         await runner.close();
         throw new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
@@ -257,18 +279,37 @@ export class Scheduler {
       }));
   }
 
+  /** Leases beyond each loaded model's parallel slots. */
+  private queuedForSlots(): number {
+    let n = 0;
+    for (const e of this.entries.values()) if (e.runner) n += Math.max(0, e.active - e.params.numParallel);
+    return n;
+  }
+
+  stats(): SchedulerStats {
+    let leases = 0;
+    for (const e of this.entries.values()) leases += e.active;
+    return { leases, pending: this.pending, queuedForSlots: this.queuedForSlots() };
+  }
+
+  /**
+   * Unloads every model now; loads in progress are stopped, not waited for. The scheduler stays
+   * usable (tests use this to start from nothing loaded).
+   */
   async close(): Promise<void> {
+    const closing = this.closing;
+    this.closing = new AbortController();
+    closing.abort(new MoedError('SHUTTING_DOWN', 'moed is shutting down: the model load was stopped'));
+    this.notify();
     await Promise.all([...this.entries.keys()].map((k) => this.unload(k)));
   }
 }
 
-const canceled = () => new MoedError('REQUEST_CANCELED', 'request canceled');
-
-/** The promise, or a 499 as soon as the signal aborts (the work itself goes on). */
+/** The promise, or the abort's error (499, or 503 on shutdown) as soon as the signal aborts (the work itself goes on). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(canceled());
+    const onAbort = () => reject(abortError(signal));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(

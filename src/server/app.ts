@@ -9,7 +9,9 @@ import { jsonBody } from './json-body.js';
 import { apiKey } from './middleware/api-key.js';
 import { cors } from './middleware/cors.js';
 import { hostCheck } from './middleware/host-check.js';
+import type { Lifecycle } from './middleware/lifecycle.js';
 import { basicRoutes } from './routes/basic.js';
+import { debugRoutes, type DaemonState } from './routes/debug.js';
 import { inferenceRoutes } from './routes/inference.js';
 import { modelRoutes } from './routes/models.js';
 import { openaiRoutes } from './routes/openai.js';
@@ -24,20 +26,28 @@ export interface AppServices {
   network?: { listenHost?: string; origins?: string[] };
   /** MOED_API_KEY: when set, every route but `GET|HEAD /` needs `Authorization: Bearer <key>`. */
   apiKey?: string;
+  /** Counts requests in flight and drains them on shutdown (absent: no graceful shutdown). */
+  lifecycle?: Lifecycle;
+  /** The daemon's counters for GET /api/moed/state (absent: no such route). */
+  state?: () => Promise<DaemonState>;
 }
 
 export function createApp(services: AppServices): Koa {
   const app = new Koa();
   const router = new Router();
-  const json = jsonBody(services.bodyLimitBytes ?? 64 * 1024 * 1024);
+  const limit = services.bodyLimitBytes ?? 64 * 1024 * 1024;
+  const json = jsonBody(limit);
 
   basicRoutes(router, services);
   inferenceRoutes(router, services, json);
   modelRoutes(router, services, json);
-  transferRoutes(router, { store: services.store });
+  // A pull or push request is a name and two flags: 1 MiB is plenty, whatever MOED_MAX_BODY allows.
+  transferRoutes(router, { store: services.store, bodyLimitBytes: Math.min(limit, 1024 * 1024) });
   openaiRoutes(router, services, json);
+  debugRoutes(router, services.state);
 
   app.use(errorMiddleware);
+  if (services.lifecycle) app.use(services.lifecycle.middleware());
   app.use(cors(services.network?.origins));
   app.use(hostCheck(services.network?.listenHost));
   app.use(apiKey(services.apiKey));
@@ -52,7 +62,8 @@ export function createApp(services: AppServices): Koa {
     // A client that went away mid-stream is not an error of ours.
     const code = (err as { code?: string }).code;
     if (code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
-    if (code === 'HPE_INVALID_EOF_STATE') return; // the client went away in the middle of an upload
+    // Malformed HTTP from the client (or a client that went away in the middle of an upload).
+    if (code?.startsWith('HPE_')) return;
     console.error('moed: internal error:', err);
   });
   return app;

@@ -8,13 +8,23 @@ import ndjson from 'ndjson';
 import { toMoedError } from '../errors/index.js';
 import { setJson } from './error-middleware.js';
 
-/** An AbortSignal that fires when the client goes away before the response is finished. */
+/**
+ * An AbortSignal that fires when the client goes away before the response is finished, or when
+ * the daemon's shutdown grace period ends (`ctx.state.shutdown`, see middleware/lifecycle.ts; its
+ * reason then says so in the stream's final error line).
+ */
 export function disconnectSignal(ctx: Context): AbortSignal {
   const controller = new AbortController();
+  const shutdown = ctx.state.shutdown as AbortSignal | undefined;
+  const onShutdown = () => controller.abort(shutdown!.reason);
   const onClose = () => {
+    // The daemon-wide signal outlives every request: leave no listener (and no context) on it.
+    shutdown?.removeEventListener('abort', onShutdown);
     if (!ctx.res.writableFinished) controller.abort();
   };
   ctx.res.once('close', onClose);
+  if (shutdown?.aborted) onShutdown();
+  else shutdown?.addEventListener('abort', onShutdown, { once: true });
   return controller.signal;
 }
 
@@ -53,7 +63,9 @@ async function pump<T>(
   } catch (e) {
     if (!ctx.res.destroyed) out.write({ error: toMoedError(e).message } as never);
   } finally {
-    await items.return?.();
+    // Whatever the iterator's cleanup does, the response ends (a hung response holds a socket,
+    // and a rejection here would be unhandled).
+    await Promise.resolve(items.return?.()).catch((e) => ctx.app.emit('error', e, ctx));
     out.end();
   }
 }

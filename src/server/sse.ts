@@ -39,7 +39,7 @@ async function pump<T>(ctx: Context, first: IteratorResult<T>, items: AsyncItera
       out.write(sseEvent(toErrorBody(err.status, err.message)));
     }
   } finally {
-    await items.return?.(undefined);
+    await Promise.resolve(items.return?.(undefined)).catch((e) => ctx.app.emit('error', e, ctx));
     if (!ctx.res.destroyed) out.write(SSE_DONE);
     out.end();
   }

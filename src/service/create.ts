@@ -21,6 +21,7 @@ import {
   type StoreTransaction,
 } from '../store/store.js';
 import { summarizeGguf, type GgufSummary } from './gguf-summary.js';
+import { loadRules } from './rule-files.js';
 import { looksLikeJinja } from './models.js';
 import { validateParameters } from './parameters.js';
 
@@ -115,6 +116,7 @@ async function checkRequest(store: ModelStore, req: CreateRequest): Promise<Plan
   if (req.remote_host) throw new MoedError('INVALID_REQUEST', 'remote models are not supported by moed');
 
   const parameters = validateParameters(req.parameters);
+  if (typeof parameters.rules === 'string') await checkRuleFile(parameters.rules);
   const messages = checkMessages(req.messages);
   const licenses = checkLicense(req.license);
 
@@ -133,6 +135,14 @@ async function checkRequest(store: ModelStore, req: CreateRequest): Promise<Plan
     checkQuantize(quantize, fileType);
   }
   return { nameText, source, parameters, messages, licenses };
+}
+
+/**
+ * A `rules` parameter must name a rule file that exists and is valid now, so the mistake is
+ * reported by the create that made it (with the file's line), not by every later load.
+ */
+async function checkRuleFile(name: string): Promise<void> {
+  await loadRules(name);
 }
 
 function checkFileMap(files: Record<string, string> | undefined): void {

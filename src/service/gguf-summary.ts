@@ -1,6 +1,8 @@
 // What the store records about a GGUF when a model is created: its files (a split set in order),
 // family, size class, quantization and capabilities. Reading the header in TypeScript first means
-// a bad file is refused with a clear message instead of aborting the engine later.
+// a bad file is refused with a clear message instead of aborting the engine later: the reader
+// checks the file's structure (magic, counts, tensor data inside the file), gguf-checks.ts what
+// llama.cpp would refuse or abort on (architecture, layer and expert counts, the vocabulary).
 import { promises as fs } from 'node:fs';
 import {
   fileTypeName,
@@ -12,6 +14,7 @@ import {
   type GgufSplitSet,
 } from '../gguf/index.js';
 import { MoedError } from '../errors/index.js';
+import { checkLoadable } from './gguf-checks.js';
 import type { ModelConfig, ModelFileRef } from '../store/store.js';
 
 export interface GgufSummary {
@@ -48,14 +51,15 @@ export function capabilitiesOf(set: Pick<GgufSplitSet, 'metadata'>, arch: string
 export async function summarizeGguf(file: string): Promise<GgufSummary> {
   let set: GgufSplitSet;
   try {
-    set = await readGgufSplitSet(file, { maxArrayLength: 0 });
+    // Arrays are read whole (the token list is checked for duplicates): a few MB, once per create.
+    set = await readGgufSplitSet(file);
   } catch (e) {
     if (e instanceof GgufError) throw new MoedError('INVALID_GGUF', `${file} is not a usable GGUF file: ${e.message}`, { cause: e });
     throw e;
   }
   const meta = set.metadata;
-  const arch = stringValue(meta.get('general.architecture'));
-  if (!arch) throw new MoedError('INVALID_GGUF', `${file} has no general.architecture: not a model GGUF`);
+  checkLoadable(meta, file);
+  const arch = stringValue(meta.get('general.architecture'))!;
   const params = numberValue(meta.get('general.parameter_count')) ?? set.tensors.reduce((s, t) => s + tensorElements(t.dims), 0);
   const ftype = numberValue(meta.get('general.file_type'));
   const template = stringValue(meta.get('tokenizer.chat_template'));

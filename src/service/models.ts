@@ -15,8 +15,13 @@ export type Capability = 'completion' | 'tools' | 'insert' | 'vision' | 'embeddi
 export async function findModel(store: ModelStore, requested: string): Promise<StoredModel> {
   const name = parseModelNameOrNull(requested);
   const model = name ? await store.get(name) : undefined;
-  if (!model) throw new MoedError('MODEL_NOT_FOUND', `model '${requested}' not found`);
+  if (!model) throw new MoedError('MODEL_NOT_FOUND', `model '${shownName(requested)}' not found`);
   return model;
+}
+
+/** A requested name as an error message shows it: whole unless absurdly long (no real name is). */
+export function shownName(requested: string): string {
+  return requested.length <= 256 ? requested : `${requested.slice(0, 64)}…(${requested.length} characters)`;
 }
 
 export function capabilities(model: StoredModel): Capability[] {

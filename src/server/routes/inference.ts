@@ -8,6 +8,7 @@ import { collectGenerate } from '../../service/generate.js';
 import type { AppServices } from '../app.js';
 import { setJson } from '../error-middleware.js';
 import { bodyOf, type jsonBody } from '../json-body.js';
+import { ChatRequestFields, GenerateRequestFields, goTypes } from '../middleware/go-types.js';
 import { disconnectSignal, respondStream } from '../ndjson.js';
 
 type Final = { done: boolean; done_reason?: string };
@@ -44,13 +45,14 @@ async function respondInference<T extends Final>(
 }
 
 export function inferenceRoutes(router: Router, services: AppServices, json: ReturnType<typeof jsonBody>): void {
-  router.post('/api/chat', json, async (ctx) => {
+  // Fields of a wrong JSON type are refused with Go's decoder text, as Ollama does (reference G4).
+  router.post('/api/chat', json, goTypes('ChatRequest', ChatRequestFields), async (ctx) => {
     const req = bodyOf<ChatRequest>(ctx);
     const items = services.inference.chat(req, disconnectSignal(ctx));
     await respondInference(ctx, items, req.stream !== false, collectChat);
   });
 
-  router.post('/api/generate', json, async (ctx) => {
+  router.post('/api/generate', json, goTypes('GenerateRequest', GenerateRequestFields), async (ctx) => {
     const req = bodyOf<GenerateRequest>(ctx);
     const items = services.inference.generate(req, disconnectSignal(ctx));
     await respondInference(ctx, items, req.stream !== false, collectGenerate);
