@@ -1,6 +1,8 @@
 // Terminal formatting shared by the CLI commands, written to print what the ollama CLI prints
 // (its format/ and progress/ packages): sizes, relative times, Go durations, tables.
 
+import type { Metrics } from '../api/types.js';
+
 /** Ollama's format.HumanBytes: decimal units, "4.7 GB", "404 GB", "512 B". */
 export function humanBytes(b: number): string {
   const units: [number, string][] = [
@@ -139,14 +141,6 @@ export function table(header: string[] | undefined, rows: string[][]): string {
   return all.map(line).join('\n');
 }
 
-export interface Metrics {
-  total_duration?: number;
-  load_duration?: number;
-  prompt_eval_count?: number;
-  prompt_eval_duration?: number;
-  eval_count?: number;
-  eval_duration?: number;
-}
 
 /** What `ollama run --verbose` prints after an answer (api.Metrics.Summary). */
 export function metricsSummary(m: Metrics): string {
