@@ -140,3 +140,27 @@ export interface ListModelResponse {
 export interface ErrorResponse {
   error: string;
 }
+
+export interface TensorInfo {
+  name: string;
+  type: string;
+  shape: number[];
+}
+
+/** POST /api/show's answer (reference S3), keys in Ollama's order; empty strings and lists are left out. */
+export interface ShowResponse {
+  license?: string;
+  modelfile?: string;
+  parameters?: string;
+  template?: string;
+  system?: string;
+  details: ModelDetails;
+  messages?: { role: string; content: string }[];
+  model_info: Record<string, unknown>;
+  tensors?: TensorInfo[];
+  capabilities?: string[];
+  modified_at: string;
+  requires?: string;
+  /** moed's own: the placement plan for this machine (see service/show-plan.ts). */
+  plan?: unknown;
+}

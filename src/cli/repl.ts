@@ -17,7 +17,8 @@ import type { Ctx } from './context.js';
 import { ansi } from './format.js';
 import type { Message, RunOptions } from './run.js';
 import { loadModel, parseThink, streamAnswer } from './run.js';
-import { formatShowInfo, type ShowResponse } from './show.js';
+import type { ShowResponse } from '../api/types.js';
+import { formatShowInfo } from './show.js';
 
 export type Assembled =
   | { kind: 'more' }

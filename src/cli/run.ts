@@ -12,7 +12,7 @@ import { metricsSummary } from './format.js';
 import { pull } from './models.js';
 import { LiveView, Spinner } from './progress.js';
 import { Repl } from './repl.js';
-import type { ShowResponse } from './show.js';
+import type { ShowResponse } from '../api/types.js';
 
 export const runSpec: CommandSpec = {
   name: 'run',

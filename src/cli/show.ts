@@ -1,6 +1,7 @@
 // `moed show MODEL`: the summary `ollama show` prints (Model, Capabilities, Parameters, System,
 // License; -v adds Metadata and Tensors), one part alone with --modelfile, --parameters,
 // --template, --system or --license, and moed's placement plan with --plan.
+import type { ShowResponse } from '../api/types.js';
 import type { CommandSpec, Parsed } from './args.js';
 import type { Ctx } from './context.js';
 import { humanNumber, table } from './format.js';
@@ -20,22 +21,6 @@ export const showSpec: CommandSpec = {
     { name: 'verbose', short: 'v', type: 'bool', help: 'Show detailed model information' },
   ],
 };
-
-/** The parts of /api/show the CLI reads. */
-export interface ShowResponse {
-  license?: string;
-  modelfile?: string;
-  parameters?: string;
-  template?: string;
-  system?: string;
-  details?: { family?: string; parameter_size?: string; quantization_level?: string };
-  messages?: { role: string; content: string }[];
-  model_info?: Record<string, unknown>;
-  tensors?: { name: string; type: string; shape: number[] }[];
-  capabilities?: string[];
-  requires?: string;
-  plan?: unknown;
-}
 
 /** Go's fmt %v of a JSON value, as ollama prints metadata. */
 function goValue(v: unknown): string {

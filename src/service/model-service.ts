@@ -10,10 +10,11 @@ import { parseModelNameOrNull } from '../store/names.js';
 import { type ModelStore, type StoredModel } from '../store/store.js';
 import { createModel, type CreateRequest, type Progress } from './create.js';
 import { listEntry, modelDetails } from './models.js';
-import { showModel, type ShowHooks, type ShowRequest, type ShowResponse } from './show.js';
+import type { ShowResponse } from '../api/types.js';
+import { showModel, type ShowHooks, type ShowRequest } from './show.js';
 
 export type { CreateRequest, Progress } from './create.js';
-export type { ShowHooks, ShowRequest, ShowResponse } from './show.js';
+export type { ShowHooks, ShowRequest } from './show.js';
 
 /** Ollama's ProcessModelResponse (/api/ps). */
 export interface ProcessModelResponse {

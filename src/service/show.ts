@@ -1,10 +1,10 @@
 // POST /api/show (reference S1–S7): a model's Modelfile, parameters, template, details, GGUF
 // metadata (model_info), tensors and capabilities, shaped as Ollama's GetModelInfo shapes them.
-import type { ModelDetails } from '../api/types.js';
+import type { ShowResponse } from '../api/types.js';
 import { MoedError } from '../errors/index.js';
 import { GgufError, readGgufSplitSet, stringValue, tensorElements, type GgufSplitSet, type GgufValue } from '../gguf/index.js';
 import { parseModelNameOrNull, displayName } from '../store/names.js';
-import { checkModelFiles, type ModelStore, type StoredMessage, type StoredModel } from '../store/store.js';
+import { checkModelFiles, type ModelStore, type StoredModel } from '../store/store.js';
 import { goSharpV, goV, modelfileQuote } from './go-format.js';
 import { capabilities, modelDetails } from './models.js';
 
@@ -19,29 +19,6 @@ export interface ShowRequest {
   template?: string;
   /** Merged into the PARAMETERs of the generated Modelfile. */
   options?: Record<string, unknown> | null;
-}
-
-export interface TensorInfo {
-  name: string;
-  type: string;
-  shape: number[];
-}
-
-/** Ollama's ShowResponse, keys in its order; empty strings and lists are left out. */
-export interface ShowResponse {
-  license?: string;
-  modelfile?: string;
-  parameters?: string;
-  template?: string;
-  system?: string;
-  details: ModelDetails;
-  messages?: StoredMessage[];
-  model_info: Record<string, unknown>;
-  tensors?: TensorInfo[];
-  capabilities?: string[];
-  modified_at: string;
-  /** moed's own: the placement plan, when a planner is wired in (see ShowHooks.plan). */
-  plan?: unknown;
 }
 
 /**
