@@ -6,8 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { loadBinding } from '../dist/binding/index.js';
 import { readGgufSplitSet } from '../dist/gguf/index.js';
 import { loadRuleFile, parseRuleFile, planPlacement } from '../dist/placement/index.js';
-import { physicalCores } from '../dist/runner/threads.js';
-import { generationSpeed, loadUnder, promptSpeed } from './lib/engine-measure.mjs';
+import { GREEDY, generationSpeed, loadParamsOf, loadUnder, promptSpeed } from './lib/engine-measure.mjs';
 
 const [modelPath, outPath] = process.argv.slice(2);
 const placement = process.argv[process.argv.indexOf('--placement') + 1] ?? 'hybrid';
@@ -30,13 +29,10 @@ async function main() {
   }
   const plan = planPlacement({ model: header, rules, devices, numCtx: NUM_CTX, throwIfDoesNotFit: false });
   const e = plan.engine;
-  const threads = e.threads === 'physical-cores' ? physicalCores() : e.threads;
+  const params = loadParamsOf(plan);
+  const threads = params.context.nThreads;
   const freeBefore = gpu ? binding.devices().find((d) => d.name === gpu.name).memoryFree : 0;
-  const { model, ctx, loadSeconds } = await loadUnder(
-    modelPath,
-    { devices: e.devices, gpuLayers: e.gpuLayers, tensorOverrides: e.tensorOverrides, loadMode: e.loadMode, noHost: e.noHost, useExtraBufts: e.useExtraBufts },
-    { nCtx: NUM_CTX, nSeqMax: 4, nBatch: e.nBatch, nUbatch: e.nUbatch, nThreads: threads, nThreadsBatch: threads, flashAttention: e.flashAttention, kvUnified: true, opOffload: e.opOffload, typeK: e.typeK, typeV: e.typeV },
-  );
+  const { model, ctx, loadSeconds } = await loadUnder(modelPath, params.load, { ...params.context, nCtx: NUM_CTX });
   const out = { model: modelPath, placement, layers: model.nLayer, loadSeconds, threads, nBatch: e.nBatch, nUbatch: e.nUbatch, loadMode: e.loadMode };
   out.pp512 = await promptSpeed(model, ctx, 512);
   out.pp2048 = await promptSpeed(model, ctx, 2048);
@@ -62,7 +58,7 @@ async function secondTurn(model, ctx) {
   const vocab = model.nVocab;
   const history = Int32Array.from({ length: 4096 }, (_, i) => 10 + ((i * 104729) % (vocab - 20)));
   const turn = Int32Array.from({ length: 64 }, (_, i) => 10 + ((i * 7) % (vocab - 20)));
-  const sampler = model.createSampler({ temperature: 0, topK: 1, topP: 1, minP: 0, typicalP: 1, repeatLastN: 0, repeatPenalty: 1, presencePenalty: 0, frequencyPenalty: 0, seed: 1, mirostat: 0, mirostatTau: 5, mirostatEta: 0.1 });
+  const sampler = model.createSampler(GREEDY);
   const decodeAll = async (tokens, pos, wantSample) => {
     let sampled;
     for (let s = 0; s < tokens.length; s += ctx.nBatch) {

@@ -13,8 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { loadBinding } from '../dist/binding/index.js';
 import { readGgufSplitSet } from '../dist/gguf/index.js';
 import { formatPlanTable, loadRuleFile, parseRuleFile, planPlacement } from '../dist/placement/index.js';
-import { compareLogits, generationSpeed, loadUnder, logitsAndGreedy, promptSpeed } from './lib/engine-measure.mjs';
-import { physicalCores } from '../dist/runner/threads.js';
+import { compareLogits, generationSpeed, loadParamsOf, loadUnder, logitsAndGreedy, promptSpeed } from './lib/engine-measure.mjs';
 
 const [modelPath, outPath] = process.argv.slice(2);
 const numCtx = Number(process.argv[process.argv.indexOf('--ctx') + 1]) || 4096;
@@ -30,33 +29,6 @@ engine: { flash_attention: true, weights: mmap, batch: 2048, ubatch: 2048 }
 `,
   'all-gpu.yaml',
 );
-
-function loadParamsOf(plan) {
-  const e = plan.engine;
-  return {
-    load: {
-      devices: e.devices,
-      gpuLayers: e.gpuLayers,
-      tensorOverrides: e.tensorOverrides,
-      loadMode: e.loadMode,
-      noHost: e.noHost,
-      useExtraBufts: e.useExtraBufts,
-    },
-    context: {
-      nCtx: e.nCtx,
-      nSeqMax: 4,
-      nBatch: e.nBatch,
-      nUbatch: e.nUbatch,
-      nThreads: e.threads === 'physical-cores' ? physicalCores() : e.threads,
-      nThreadsBatch: e.threads === 'physical-cores' ? physicalCores() : e.threads,
-      flashAttention: e.flashAttention,
-      kvUnified: true,
-      opOffload: e.opOffload,
-      typeK: e.typeK,
-      typeV: e.typeV,
-    },
-  };
-}
 
 const gib = (b) => b / 2 ** 30;
 

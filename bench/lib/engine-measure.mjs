@@ -2,8 +2,9 @@
 // then prompt processing speed, generation speed, and logits for a fixed set of prompts.
 // Used by bench/hybrid.mjs on the GPU machine.
 import { loadBinding } from '../../dist/binding/index.js';
+import { physicalCores } from '../../dist/runner/threads.js';
 
-const GREEDY = {
+export const GREEDY = {
   temperature: 0, topK: 1, topP: 1, minP: 0, typicalP: 1, repeatLastN: 0, repeatPenalty: 1,
   presencePenalty: 0, frequencyPenalty: 0, seed: 1, mirostat: 0, mirostatTau: 5, mirostatEta: 0.1,
 };
@@ -112,4 +113,32 @@ export function compareLogits(a, b) {
     if (b[i] > b[amaxB]) amaxB = i;
   }
   return { relL2: Math.sqrt(num / den), sameArgmax: amaxA === amaxB };
+}
+
+/** Model and context parameters of a placement plan, as the runner derives them. */
+export function loadParamsOf(plan, nSeqMax = 4) {
+  const e = plan.engine;
+  return {
+    load: {
+      devices: e.devices,
+      gpuLayers: e.gpuLayers,
+      tensorOverrides: e.tensorOverrides,
+      loadMode: e.loadMode,
+      noHost: e.noHost,
+      useExtraBufts: e.useExtraBufts,
+    },
+    context: {
+      nCtx: e.nCtx,
+      nSeqMax,
+      nBatch: e.nBatch,
+      nUbatch: e.nUbatch,
+      nThreads: e.threads === 'physical-cores' ? physicalCores() : e.threads,
+      nThreadsBatch: e.threads === 'physical-cores' ? physicalCores() : e.threads,
+      flashAttention: e.flashAttention,
+      kvUnified: true,
+      opOffload: e.opOffload,
+      typeK: e.typeK,
+      typeV: e.typeV,
+    },
+  };
 }
