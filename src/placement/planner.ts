@@ -104,7 +104,42 @@ interface Evaluation {
 
 const isGpu = (d: DeviceName): boolean => d !== 'CPU';
 
+/** Smallest micro-batch the planner falls back to (llama.cpp's default n_ubatch). */
+const MIN_FALLBACK_UBATCH = 512;
+
+/**
+ * The plan of the rule file as written; when a GPU cannot hold it and the caller did not fix the
+ * micro-batch, cheaper settings follow before refusing: the micro-batch halved down to 512 (a
+ * smaller compute buffer, slower long prompts), then no GPU prompt offload (no shipped weight in
+ * the compute buffer: prompts run on the CPU). What a small GPU gives up is said in the notes.
+ */
 export function planPlacement(input: PlanInput): Plan {
+  const first = planOnce({ ...input, throwIfDoesNotFit: false });
+  const gpuOverflows = (p: Plan): boolean => p.devices.some((d) => d.kind === 'gpu' && !d.fits);
+  if (gpuOverflows(first) && input.nUbatch === undefined) {
+    const engine = input.rules.engine;
+    const noOffload: RuleFile = { ...input.rules, engine: { ...engine, gpuPromptOffload: { ...engine.gpuPromptOffload, enabled: false } } };
+    const u0 = first.engine.nUbatch;
+    const halvings: number[] = [];
+    for (let u = u0; u >= MIN_FALLBACK_UBATCH; u = Math.floor(u / 2)) halvings.push(u);
+    if (halvings.length === 0) halvings.push(u0);
+    const tries = halvings.slice(1).map((nUbatch) => ({ rules: input.rules, nUbatch }));
+    if (engine.gpuPromptOffload.enabled) tries.push(...halvings.map((nUbatch) => ({ rules: noOffload, nUbatch })));
+    for (const t of tries) {
+      const plan = planOnce({ ...input, rules: t.rules, nUbatch: t.nUbatch, throwIfDoesNotFit: false });
+      if (gpuOverflows(plan)) continue;
+      const what = [t.nUbatch !== u0 ? `a micro-batch of ${t.nUbatch} instead of ${u0} tokens` : ''];
+      if (t.rules === noOffload) what.push('prompts on the CPU (gpu_prompt_offload off)');
+      plan.notes.unshift(`the rule file's settings do not fit the GPU: planned with ${what.filter(Boolean).join(' and ')}`);
+      if (!plan.fits && input.throwIfDoesNotFit !== false) throw new PlanDoesNotFitError(plan);
+      return plan;
+    }
+  }
+  if (!first.fits && input.throwIfDoesNotFit !== false) throw new PlanDoesNotFitError(first);
+  return first;
+}
+
+function planOnce(input: PlanInput): Plan {
   const { model, rules: file } = input;
   const info = modelInfo(model);
   const numParallel = Math.max(1, input.numParallel ?? 1);

@@ -215,12 +215,12 @@ describe('built-in rule files', () => {
     expect(onDisk.sort()).toEqual([...BUILTIN_RULE_FILES].sort());
   });
 
-  it('deepseek-v3 carries the measured defaults: pinned experts, 2048-token micro-batches, op_offload, flash attention', async () => {
+  it('deepseek-v3 carries the measured defaults: pinned experts, 8192-token micro-batches, op_offload, flash attention', async () => {
     const f = await loadRuleFile('deepseek-v3');
     expect(f.engine).toMatchObject({
       weights: 'pinned',
-      batch: 2048,
-      ubatch: 2048,
+      batch: 8192,
+      ubatch: 8192,
       flashAttention: 'on',
       threads: 'physical-cores',
       gpuPromptOffload: { enabled: true },
@@ -388,7 +388,8 @@ describe('DeepSeek R1 671B Q4_K_M (61 layers, 3 dense, 256 experts)', () => {
 
   it('24 GB GPU: experts in RAM, everything else on the GPU, well under 24 GB', () => {
     const noFill = { ...v3, fill: undefined };
-    const plan = planPlacement({ model, rules: noFill, devices: machine([24 * GB]), numCtx: 8192 });
+    // 2048-token micro-batches: the settings llama.cpp's figures below were taken with
+    const plan = planPlacement({ model, rules: noFill, devices: machine([24 * GB]), numCtx: 8192, nBatch: 2048, nUbatch: 2048 });
     for (const t of plan.tensors) {
       const want = isExpert(t.name) || t.name === 'token_embd.weight' ? 'CPU' : 'CUDA0';
       expect(t.device, t.name).toBe(want);
@@ -425,7 +426,7 @@ describe('DeepSeek R1 671B Q4_K_M (61 layers, 3 dense, 256 experts)', () => {
   });
 
   it('24 GB GPU with fill: whole expert layers only, within the reserve', () => {
-    const plan = planPlacement({ model, rules: v3, devices: machine([24 * GB]), numCtx: 8192 });
+    const plan = planPlacement({ model, rules: v3, devices: machine([24 * GB]), numCtx: 8192, nBatch: 2048, nUbatch: 2048 });
     const gpu = usage(plan, 'CUDA0');
     expect(gpu.required).toBeLessThanOrEqual(24 * GB - 2 * GiB);
     expect(plan.fill!.layers.length).toBeGreaterThanOrEqual(1);
@@ -455,6 +456,44 @@ describe('DeepSeek R1 671B Q4_K_M (61 layers, 3 dense, 256 experts)', () => {
     expect(plan.engine.tensorOverrides).toHaveLength(2);
     expect(plan.engine.tensorOverrides[0]!.bufferType).toBe('CUDA0');
     expectOverridesReproduce(model, plan);
+  });
+
+  it('80 GB GPU at 8K: the rule file\'s 8192-token micro-batch, then fill', () => {
+    const plan = planPlacement({ model, rules: v3, devices: machine([80 * GB]), numCtx: 8192 });
+    expect(plan.engine).toMatchObject({ nBatch: 8192, nUbatch: 8192, opOffload: true });
+    expect(plan.notes.some((n) => n.includes('do not fit the GPU'))).toBe(false);
+    expect(plan.fill!.layers.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('smaller GPUs: the micro-batch is halved, then prompts stay on the CPU, before refusing', () => {
+    const noFill = { ...v3, fill: undefined };
+    const at = (gb: number, nUbatch?: number) =>
+      planPlacement({ model, rules: noFill, devices: machine([gb * GB]), numCtx: 8192, nUbatch, throwIfDoesNotFit: false });
+    const roomy = at(24);
+    expect(roomy.engine.nUbatch).toBe(8192);
+    // 16 GB: 8192 tokens (17.7 GB) do not fit, 4096 (15.96 GB) do
+    const mid = at(16);
+    expect(mid.fits).toBe(true);
+    expect(mid.engine).toMatchObject({ nBatch: 8192, nUbatch: 4096, opOffload: true });
+    expect(usage(mid, 'CUDA0').compute).toBeLessThan(usage(roomy, 'CUDA0').compute);
+    expect(mid.notes[0]).toBe("the rule file's settings do not fit the GPU: planned with a micro-batch of 4096 instead of 8192 tokens");
+    // 13 GB: even 512 tokens need the shipped 3.08 GB expert tensor; without the offload 1024 fit
+    const small = at(13);
+    expect(small.fits).toBe(true);
+    expect(small.engine).toMatchObject({ nUbatch: 1024, opOffload: false, env: {} });
+    expect(usage(small, 'CUDA0').compute).toBeLessThan(2 * GB);
+    expect(small.notes[0]).toBe(
+      "the rule file's settings do not fit the GPU: planned with a micro-batch of 1024 instead of 8192 tokens and prompts on the CPU (gpu_prompt_offload off)",
+    );
+    // 10 GB: nothing fits; the refusal shows the rule file's own settings
+    const tiny = at(10);
+    expect(tiny.fits).toBe(false);
+    expect(tiny.engine).toMatchObject({ nUbatch: 8192, opOffload: true });
+    expect(() => planPlacement({ model, rules: noFill, devices: machine([10 * GB]), numCtx: 8192 })).toThrow(PlanDoesNotFitError);
+    // a micro-batch the caller asked for is kept
+    const asked = at(16, 8192);
+    expect(asked.fits).toBe(false);
+    expect(asked.engine.nUbatch).toBe(8192);
   });
 
   it('too little RAM for pinned experts: falls back to mmap with a note instead of failing', () => {
@@ -500,7 +539,7 @@ describe('DeepSeek R1 671B Q4_K_M (61 layers, 3 dense, 256 experts)', () => {
       [24 * GB, 16325843840, 388163026944],
       [80 * GB, 71904566144, 332584304640],
     ] as const) {
-      const plan = planPlacement({ model, rules: v3, devices: machine([free]), numCtx: 8192 });
+      const plan = planPlacement({ model, rules: v3, devices: machine([free]), numCtx: 8192, nBatch: 2048, nUbatch: 2048 });
       expect(Math.abs(usage(plan, 'CUDA0').weights - gpu)).toBeLessThan(64 * 1024);
       expect(usage(plan, 'CPU').weights).toBe(host);
     }
