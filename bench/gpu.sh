@@ -76,11 +76,12 @@ run_all() {
     # llama.cpp as a user runs it with experts on the CPU: --n-cpu-moe for every layer, defaults else.
     "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048 -n 64 -r 2 -o json > "$RESULTS/peer-cpumoe-default-$blocks.json"
     # Hand-tuned for prompts: experts in pinned RAM, 2048-token micro-batches, flash attention.
-    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048 -n 64 -r 2 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/peer-cpumoe-tuned-$blocks.json"
+    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048,8192 -n 64 -r 2 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/peer-cpumoe-tuned-$blocks.json"
     # Whole layers, no expert split: what fits a 24 GB card goes to the GPU (R1: 3 of 61 layers,
     # measured here as all layers on the CPU; the report projects the 3 GPU layers).
     "$LLAMA_BENCH" -m "$m" -ngl 0 -t "$T" -p 2048 -n 64 -r 2 -o json > "$RESULTS/peer-layers-cpu-$blocks.json"
   done
+  http_figures
   finish
 }
 
@@ -88,12 +89,23 @@ run_http() {
   export PATH="$WORK/node/bin:$PATH"
   exec >>"$RESULTS/log.txt" 2>&1
   build_if_needed
-  for blocks in 6; do
+  for blocks in 4 6; do
     [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
   done
-  echo "== moed over HTTP (6 blocks)"
-  node bench/http.mjs "$MODELS/r1-6.gguf" "$RESULTS/http.json"
+  http_figures
   finish
+}
+
+# moed over HTTP at two depths, with R1's own placement: the deepseek-v3 rules without `fill`
+# (on these small files fill would put every expert on the GPU; the report adds R1's fill layers
+# the same way as for the engine figures).
+http_figures() {
+  echo "== moed over HTTP (4 and 6 blocks, experts in RAM)"
+  sed '/^fill:/,/^[a-z]/{/^fill:/d;/^  /d}' rules/deepseek-v3.yaml > "$WORK/deepseek-v3-nofill.yaml"
+  grep -q '^fill' "$WORK/deepseek-v3-nofill.yaml" && { echo "fill still in the rules copy"; return 1; }
+  for blocks in 4 6; do
+    node bench/http.mjs "$MODELS/r1-$blocks.gguf" "$RESULTS/http-$blocks.json" --rules "$WORK/deepseek-v3-nofill.yaml"
+  done
 }
 
 finish() {

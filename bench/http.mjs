@@ -1,12 +1,15 @@
 // moed through its HTTP API (run on the GPU machine by bench/gpu.sh): a real daemon process, the
 // model created from a GGUF path, and the figures read off Ollama's own response metrics.
-// Usage: node bench/http.mjs MODEL.gguf OUT.json
+// Usage: node bench/http.mjs MODEL.gguf OUT.json [--rules RULES.yaml]
+// --rules becomes the model's `rules` parameter (as a Modelfile's PARAMETER rules would).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const [modelPath, outPath] = process.argv.slice(2);
+const rulesArg = process.argv.indexOf('--rules');
+const rulesPath = rulesArg > 0 ? path.resolve(process.argv[rulesArg + 1]) : undefined;
 const port = 11500 + Math.floor(Math.random() * 400);
 const base = `http://127.0.0.1:${port}`;
 const home = mkdtempSync(path.join(os.tmpdir(), 'moed-http-'));
@@ -79,8 +82,9 @@ async function main() {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    await (await post('/api/create', { model: 'r1', from: path.resolve(modelPath), stream: false })).json();
-    const out = {};
+    const parameters = rulesPath ? { rules: rulesPath } : undefined;
+    await (await post('/api/create', { model: 'r1', from: path.resolve(modelPath), parameters, stream: false })).json();
+    const out = { model: modelPath, rules: rulesPath ?? 'default' };
     // Load, then calibrate how many tokens a word costs.
     const warm = await chat([{ role: 'user', content: text(200, 1) }], { num_predict: 1 });
     out.loadMs = warm.load_duration / 1e6;

@@ -42,13 +42,13 @@ async function main() {
   const expertBytes = header.tensors.filter((t) => /_exps\./.test(t.name)).reduce((s, t) => s + t.bytes, 0);
   const nonExpertBytes = header.tensors.reduce((s, t) => s + t.bytes, 0) - expertBytes;
   // The fill case gets a VRAM budget that holds the non-expert part and about half the experts.
-  const fillBudget = nonExpertBytes + expertBytes / 2 + 4 * 2 ** 30;
+  const fillBudget = nonExpertBytes + expertBytes / 2 + 8 * 2 ** 30;
   const cpuOnly = devices.filter((d) => d.type === 'cpu');
   const budgeted = devices.map((d) => (d === gpu ? { ...d, memoryFree: Math.min(d.memoryFree, fillBudget) } : d));
   const allCpu = planPlacement({ model: header, rules: r1, devices: cpuOnly, numCtx });
   const placements = [
     { name: 'all CPU', plan: allCpu },
-    { name: 'all CPU, flash attention off (arithmetic tolerance)', plan: allCpu, flashAttention: 'off' },
+    { name: 'all CPU, flash attention off (arithmetic tolerance)', plan: allCpu, flashAttention: 'off', speeds: false },
     { name: 'experts on CPU, rest on GPU', plan: planPlacement({ model: header, rules: { ...r1, fill: undefined }, devices, numCtx }) },
     { name: `experts partly on GPU (fill, ${gib(fillBudget).toFixed(0)} GiB budget)`, plan: planPlacement({ model: header, rules: r1, devices: budgeted, numCtx }) },
     { name: 'all GPU', plan: planPlacement({ model: header, rules: ALL_GPU, devices, numCtx }) },
@@ -62,10 +62,12 @@ async function main() {
     const freeBefore = binding.devices().find((d) => d.name === gpu.name).memoryFree;
     const { model, ctx, loadSeconds } = await loadUnder(modelPath, load, context);
     const results = await logitsAndGreedy(model, ctx);
-    const pp = await promptSpeed(model, ctx, PP);
+    const measure = p.speeds !== false;
+    const onCpu = p.plan.engine.devices.length === 0;
+    const pp = measure ? await promptSpeed(model, ctx, PP, onCpu ? 1 : 2) : undefined;
     const freeAfter = binding.devices().find((d) => d.name === gpu.name).memoryFree;
-    const tg = await generationSpeed(model, ctx, TG);
-    const tg4 = await generationSpeed(model, ctx, TG / 2, 4);
+    const tg = measure ? await generationSpeed(model, ctx, TG) : undefined;
+    const tg4 = measure ? await generationSpeed(model, ctx, TG / 2, 4) : undefined;
     if (!reference) reference = results;
     const cmp = results.map((r, i) => ({
       ...compareLogits(r.logits, reference[i].logits),

@@ -57,20 +57,28 @@ export async function logitsAndGreedy(model, ctx, genTokens = 16) {
   return out;
 }
 
-/** Prompt tokens per second over `n` tokens (one decode of n tokens, split by the engine's ubatch). */
-export async function promptSpeed(model, ctx, n) {
+/**
+ * Prompt tokens per second over `n` tokens (decoded in chunks of n_batch, split by the engine's
+ * ubatch), averaged over `reps` runs after one untimed run of the same size (llama-bench's -r and
+ * warm-up: CUDA graphs, page faults and the first PCIe copies are not counted). `reps: 1` warms up
+ * on 32 tokens only, for placements too slow to run a prompt three times.
+ */
+export async function promptSpeed(model, ctx, n, reps = 2) {
   const vocab = model.nVocab;
   const tokens = Int32Array.from({ length: n }, (_, i) => 10 + ((i * 7919) % (vocab - 20)));
-  ctx.memoryClear();
-  // Warm-up on a short prompt so one-time costs (CUDA graphs, page faults) are not counted.
-  await ctx.decode(batchOf(tokens.subarray(0, 32), 0, 0, true), []);
-  ctx.memoryClear();
-  const t0 = process.hrtime.bigint();
-  for (let start = 0; start < n; start += ctx.nBatch) {
-    const chunk = tokens.subarray(start, Math.min(n, start + ctx.nBatch));
-    await ctx.decode(batchOf(chunk, start, 0, start + chunk.length === n), []);
-  }
-  return n / seconds(t0);
+  const run = async (count) => {
+    ctx.memoryClear();
+    const t0 = process.hrtime.bigint();
+    for (let start = 0; start < count; start += ctx.nBatch) {
+      const chunk = tokens.subarray(start, Math.min(count, start + ctx.nBatch));
+      await ctx.decode(batchOf(chunk, start, 0, start + chunk.length === count), []);
+    }
+    return seconds(t0);
+  };
+  await run(reps > 1 ? n : 32);
+  let total = 0;
+  for (let r = 0; r < reps; r++) total += await run(n);
+  return (n * reps) / total;
 }
 
 /** Generation tokens per second for one sequence, after a short prompt. */
