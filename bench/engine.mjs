@@ -37,8 +37,8 @@ async function main() {
   out.pp512 = await promptSpeed(model, ctx, 512);
   out.pp2048 = await promptSpeed(model, ctx, 2048);
   out.pp8192 = await promptSpeed(model, ctx, 8192);
-  out.tg1 = await generationSpeed(model, ctx, 64);
-  out.tg4 = await generationSpeed(model, ctx, 32, 4);
+  out.tg1 = await generationSpeed(model, ctx, 128, 1, 3);
+  out.tg4 = await generationSpeed(model, ctx, 64, 4, 2);
   out.secondTurn = await secondTurn(model, ctx);
   out.vramBytes = gpu ? freeBefore - binding.devices().find((d) => d.name === gpu.name).memoryFree : 0;
   out.rssBytes = rssBytes();

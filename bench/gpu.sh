@@ -57,13 +57,13 @@ run_all() {
     [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
   done
   ls -la "$MODELS"
+  # The runner gets GGML_OP_OFFLOAD_MIN_BATCH from the plan (rules/deepseek-v3.yaml: 256) when it
+  # starts; these scripts load the engine in their own process, so it is set here the same way.
+  export GGML_OP_OFFLOAD_MIN_BATCH=256
   echo "== hybrid proof (6 blocks, fixed routers so that rounding cannot change expert choices)"
   [ -f "$MODELS/r1-6-fixed.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks 6 --seed 1 --router fixed -o "$MODELS/r1-6-fixed.gguf"
   node bench/hybrid.mjs "$MODELS/r1-6-fixed.gguf" "$RESULTS/hybrid.json"
   echo "== engine figures"
-  # The runner gets GGML_OP_OFFLOAD_MIN_BATCH from the plan (rules/deepseek-v3.yaml: 256) when it
-  # starts; these scripts load the engine in their own process, so it is set here the same way.
-  export GGML_OP_OFFLOAD_MIN_BATCH=256
   for blocks in 4 6; do
     for placement in hybrid gpu; do
       node bench/engine.mjs "$MODELS/r1-$blocks.gguf" "$RESULTS/engine-$placement-$blocks.json" --placement $placement
@@ -74,9 +74,9 @@ run_all() {
   for blocks in 4 6; do
     local m="$MODELS/r1-$blocks.gguf"
     # llama.cpp as a user runs it with experts on the CPU: --n-cpu-moe for every layer, defaults else.
-    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048 -n 64 -r 2 -o json > "$RESULTS/peer-cpumoe-default-$blocks.json"
+    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048 -n 128 -r 3 -o json > "$RESULTS/peer-cpumoe-default-$blocks.json"
     # Hand-tuned for prompts: experts in pinned RAM, 2048-token micro-batches, flash attention.
-    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048,8192 -n 64 -r 2 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/peer-cpumoe-tuned-$blocks.json"
+    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048,8192 -n 128 -r 3 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/peer-cpumoe-tuned-$blocks.json"
     # Whole layers, no expert split: what fits a 24 GB card goes to the GPU (R1: 3 of 61 layers,
     # measured here as all layers on the CPU; the report projects the 3 GPU layers).
     "$LLAMA_BENCH" -m "$m" -ngl 0 -t "$T" -p 2048 -n 64 -r 2 -o json > "$RESULTS/peer-layers-cpu-$blocks.json"

@@ -81,30 +81,39 @@ export async function promptSpeed(model, ctx, n, reps = 2) {
   return (n * reps) / total;
 }
 
-/** Generation tokens per second for one sequence, after a short prompt. */
-export async function generationSpeed(model, ctx, n, seqs = 1) {
-  ctx.memoryClear();
+/**
+ * Generation tokens per second of `seqs` sequences decoded together after a short prompt, averaged
+ * over `reps` runs of `n` steps; the first WARMUP_STEPS steps of each run are not timed (CUDA graphs are captured on the first calls of a new
+ * graph shape; llama-bench warms up the same way).
+ */
+const WARMUP_STEPS = 8;
+export async function generationSpeed(model, ctx, n, seqs = 1, reps = 1) {
   const samplers = Array.from({ length: seqs }, () => model.createSampler(GREEDY));
   const prompt = model.tokenize(PROMPTS[0], true, false);
-  let next = [];
-  for (let s = 0; s < seqs; s++) {
-    const [t] = await ctx.decode(batchOf(prompt, 0, s, true), [{ sampler: samplers[s], batchIndex: prompt.length - 1 }]);
-    next.push(t);
+  let total = 0;
+  for (let r = 0; r < reps; r++) {
+    ctx.memoryClear();
+    let next = [];
+    for (let s = 0; s < seqs; s++) {
+      const [t] = await ctx.decode(batchOf(prompt, 0, s, true), [{ sampler: samplers[s], batchIndex: prompt.length - 1 }]);
+      next.push(t);
+    }
+    let pos = prompt.length;
+    let t0;
+    for (let i = -WARMUP_STEPS; i < n; i++, pos++) {
+      if (i === 0) t0 = process.hrtime.bigint();
+      const batch = {
+        tokens: Int32Array.from(next),
+        positions: new Int32Array(seqs).fill(pos),
+        seqIds: Int32Array.from({ length: seqs }, (_, s) => s),
+        logits: new Uint8Array(seqs).fill(1),
+      };
+      next = Array.from(await ctx.decode(batch, samplers.map((sampler, s) => ({ sampler, batchIndex: s }))));
+    }
+    total += seconds(t0);
   }
-  let pos = prompt.length;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++, pos++) {
-    const batch = {
-      tokens: Int32Array.from(next),
-      positions: new Int32Array(seqs).fill(pos),
-      seqIds: Int32Array.from({ length: seqs }, (_, s) => s),
-      logits: new Uint8Array(seqs).fill(1),
-    };
-    next = Array.from(await ctx.decode(batch, samplers.map((sampler, s) => ({ sampler, batchIndex: s }))));
-  }
-  const secs = seconds(t0);
   for (const s of samplers) s.dispose();
-  return (n * seqs) / secs;
+  return (n * seqs * reps) / total;
 }
 
 /** Relative L2 difference of two logit vectors, and whether their argmax agrees. */
