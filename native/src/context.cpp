@@ -11,8 +11,6 @@ namespace moed {
 
 ContextHandle::~ContextHandle() {
     if (ctx) llama_free(ctx);
-    if (poolBatch) ggml_threadpool_free(poolBatch);
-    if (pool) ggml_threadpool_free(pool);
 }
 
 namespace {
@@ -27,22 +25,6 @@ ggml_type typeByName(const std::string & name) {
         if (n && strcasecmp(n, name.c_str()) == 0) return (ggml_type) t;
     }
     throw invalidArg("unknown ggml type \"" + name + "\"");
-}
-
-// How long idle CPU workers spin for the next graph before sleeping (0-100, as llama.cpp's --poll;
-// 50 is its default). Spinning keeps them awake across the GPU's part of each token.
-int readPoll(const Napi::Object & p) {
-    double poll = optNumber(p, "threadPoll").value_or(50);
-    if (poll < 0 || poll > 100) throw invalidArg("threadPoll must be in [0, 100]");
-    return (int) poll;
-}
-
-ggml_threadpool * newPool(int nThreads, int poll) {
-    ggml_threadpool_params tp = ggml_threadpool_params_default(nThreads);
-    tp.poll = (uint32_t) poll;
-    ggml_threadpool * pool = ggml_threadpool_new(&tp);
-    if (!pool) throw NativeError("CONTEXT_FAILED", "failed to start " + std::to_string(nThreads) + " CPU threads");
-    return pool;
 }
 
 llama_context_params readParams(const Napi::Object & p) {
@@ -124,12 +106,11 @@ void checkSeq(const ContextHandle & c, int32_t seq, bool allowAll = false) {
 
 Napi::Value createContext(Napi::Env env, ModelPtr model, const Napi::Object & params) {
     llama_context_params cp = readParams(params);
-    int poll = readPoll(params);
     bool kvUnified = cp.kv_unified;
     auto out = std::make_shared<ContextPtr>();
     return PromiseWorker::run(
         env, "moed.createContext",
-        [model, cp, poll, kvUnified, out]() {
+        [model, cp, kvUnified, out]() {
             clearLastError();
             llama_context * ctx = llama_init_from_model(model->model, cp);
             if (!ctx) {
@@ -141,9 +122,6 @@ Napi::Value createContext(Napi::Env env, ModelPtr model, const Napi::Object & pa
             h->ctx = ctx;
             h->kvUnified = kvUnified;
             llama_set_abort_callback(ctx, abortCallback, &h->abortFlag);
-            h->pool = newPool(cp.n_threads, poll);
-            if (cp.n_threads_batch != cp.n_threads) h->poolBatch = newPool(cp.n_threads_batch, poll);
-            llama_attach_threadpool(ctx, h->pool, h->poolBatch);
             *out = h;
         },
         [out](Napi::Env env) -> Napi::Value { return ContextWrap::create(env, *out); });

@@ -9,7 +9,6 @@
 #include <napi.h>
 
 #include "chat.h"  // llama-common
-#include "ggml-cpu.h"
 #include "llama.h"
 
 #include <atomic>
@@ -56,11 +55,6 @@ using SamplerPtr = std::shared_ptr<SamplerHandle>;
 struct ContextHandle {
     ModelPtr model;
     llama_context * ctx = nullptr;
-    // Persistent CPU worker threads (one pool for decode, one for batches when their thread counts
-    // differ). Without them ggml starts and joins fresh threads for every CPU part of every graph:
-    // with experts on the CPU that is once per MoE layer per token.
-    ggml_threadpool * pool = nullptr;
-    ggml_threadpool * poolBatch = nullptr;
     bool kvUnified = false;
     std::atomic<bool> abortFlag{false};  // read by ggml between graph nodes
     std::atomic<bool> busy{false};       // a decode or state call is running on a worker

@@ -64,11 +64,6 @@ export interface ContextParams {
   nSeqMax?: number;
   nThreads?: number;
   nThreadsBatch?: number;
-  /**
-   * How long idle CPU worker threads spin for the next graph before sleeping, 0-100 (llama.cpp's
-   * --poll). Default 50. The context keeps one persistent pool of workers.
-   */
-  threadPoll?: number;
   /** 'auto' | 'on' | 'off' */
   flashAttention?: 'auto' | 'on' | 'off';
   /** One KV buffer for all sequences (cheap cross-sequence prefix copy). */

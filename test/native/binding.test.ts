@@ -145,26 +145,6 @@ describe('native binding', () => {
     expect(logits.indexOf(Math.max(...logits))).toBe(a[0]);
   });
 
-  it('computes the same logits with separate decode and batch thread pools, without polling', async () => {
-    const logitsOf = async (c: Context) => {
-      c.memoryClear();
-      const tokens = model.tokenize('Tell me about the sea.', true, false);
-      await c.decode(batch(tokens, 0)); // a batch: the batch pool
-      await c.decode(batch(Int32Array.of(tokens[1]!), tokens.length)); // one token: the decode pool
-      return c.getLogits(0);
-    };
-    const other = await model.createContext({ nCtx: N_CTX, nBatch: 512, nUbatch: 512, nThreads: 1, nThreadsBatch: 2, threadPoll: 0 });
-    try {
-      const a = await logitsOf(ctx);
-      const b = await logitsOf(other);
-      const diff = Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0) / a.reduce((s, x) => s + x * x, 0));
-      expect(diff).toBeLessThan(1e-4);
-    } finally {
-      other.dispose();
-    }
-    await expect(async () => model.createContext({ nCtx: 256, threadPoll: 101 })).rejects.toThrow(/threadPoll must be in \[0, 100\]/);
-  });
-
   it('samples the same tokens for the same seed at temperature 0.8', async () => {
     const run = (seed: number) => withSampler(sampling({ temperature: 0.8, topK: 0, topP: 1, minP: 0, seed }), (s) => generate('Once upon a time', s, 16));
     const a = await run(1234);
