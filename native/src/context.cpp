@@ -1,4 +1,5 @@
 // Contexts: creation, decode + sampling on a worker, logits, KV memory and sequence state.
+#include "compute-thread.h"
 #include "handles.h"
 #include "logging.h"
 #include "util.h"
@@ -240,7 +241,8 @@ Napi::Value ContextWrap::decode(const Napi::CallbackInfo & info) {
         return PromiseWorker::run(
             env, "moed.decode",
             [c, data, requests, out]() {
-                int32_t rc = llama_decode(c->ctx, data->view());
+                int32_t rc = 0;
+                runOnComputeThread([&] { rc = llama_decode(c->ctx, data->view()); });
                 if (rc == 1) throw NativeError("NO_KV_SPACE", "no KV cache slot for the batch");
                 if (rc == 2) throw NativeError("ABORTED", "decode aborted");
                 if (rc != 0) throw NativeError("DECODE_FAILED", "llama_decode failed with " + std::to_string(rc));
