@@ -15,6 +15,7 @@ import { formatGrammar, toolGrammar, type GrammarChoice } from './grammar.js';
 import { OutputShaper } from './output.js';
 import { preparePrompt, type PreparedPrompt } from './render.js';
 import { samplerParams } from './sampling.js';
+import os from 'node:os';
 import { physicalCores } from './threads.js';
 
 function send(msg: FromRunner): void {
@@ -55,8 +56,10 @@ async function load(params: LoadParams): Promise<void> {
         }
       },
     });
-    // ggml caps its thread pools at GGML_MAX_N_THREADS (512); a larger num_thread fails to allocate.
-    const threads = params.numThreads > 0 ? Math.min(params.numThreads, 512) : physicalCores();
+    // More compute threads than CPUs only makes every barrier between two ops wait for a thread
+    // that is not running (a tiny model: 2 ms per prompt with 2 threads on 2 CPUs, 2 s with 8), so
+    // num_thread is capped at the CPUs this process may use.
+    const threads = params.numThreads > 0 ? Math.min(params.numThreads, os.availableParallelism()) : physicalCores();
     ctx = await model.createContext({
       nCtx: params.numCtx * params.numParallel,
       nSeqMax: params.numParallel,
