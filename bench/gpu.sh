@@ -108,6 +108,31 @@ http_figures() {
   done
 }
 
+# Generation A/B: llama-bench (experts on the CPU, hand-tuned) and the engine alone, alternating in
+# fresh processes, two rounds at each depth, then the HTTP figures.
+run_ab() {
+  export PATH="$WORK/node/bin:$PATH"
+  exec >>"$RESULTS/log.txt" 2>&1
+  build_if_needed
+  export GGML_OP_OFFLOAD_MIN_BATCH=256
+  for blocks in 4 6; do
+    [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
+  done
+  gcc -O3 -march=native -fopenmp bench/membw.c -o "$WORK/membw" && OMP_NUM_THREADS=$(nproc) "$WORK/membw" 16 > "$RESULTS/membw.json"
+  local T; T=$(node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))")
+  echo "== generation A/B"
+  for round in 1 2; do
+    for blocks in 4 6; do
+      local m="$MODELS/r1-$blocks.gguf"
+      "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 0 -n 128 -r 3 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/ab-llama-$blocks-$round.json"
+      node bench/gen-ab.mjs "$m" | tail -n 1 > "$RESULTS/ab-moed-$blocks-$round.json"
+      cat "$RESULTS/ab-moed-$blocks-$round.json"
+    done
+  done
+  http_figures
+  finish
+}
+
 finish() {
   echo "== done"; date -u
   touch "$RESULTS/DONE"
@@ -115,7 +140,7 @@ finish() {
 
 case "${1:-}" in
   start)
-    # start [all|http]: everything, or only the HTTP figures.
+    # start [all|http|ab|build]: everything, only the HTTP figures, the generation A/B, or the build.
     setup
     rm -f "$RESULTS/DONE"
     setsid bash "$0" "_${2:-all}" </dev/null >/dev/null 2>&1 &
@@ -123,6 +148,8 @@ case "${1:-}" in
     ;;
   _all) run_all ;;
   _http) run_http ;;
+  _ab) run_ab ;;
+  _build) export PATH="$WORK/node/bin:$PATH"; exec >>"$RESULTS/log.txt" 2>&1; build_if_needed; finish ;;
   wait)
     deadline=$((SECONDS + ${2:-540}))
     while [ ! -f "$RESULTS/DONE" ] && [ $SECONDS -lt $deadline ]; do sleep 5; done
