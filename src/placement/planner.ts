@@ -47,7 +47,10 @@ export interface PlanInput {
   numCtx: number;
   /** Sequences decoded together; the context holds numCtx × numParallel cells. Default 1. */
   numParallel?: number;
-  /** Override the rule file's engine.batch / engine.ubatch (e.g. from num_batch). */
+  /**
+   * Override the rule file's engine.batch / engine.ubatch (e.g. from num_batch). A given nUbatch is
+   * kept: no smaller micro-batch is tried when the plan does not fit.
+   */
   nBatch?: number;
   nUbatch?: number;
   /** One KV stream for all sequences (what the runner creates). Default true. */

@@ -4,6 +4,7 @@
 // rendered and fitted to the context (render.ts), a grammar chosen (grammar.ts), the sequence decoded
 // in the shared batch (batcher.ts), and its text shaped into thinking, content and whole tool calls
 // (output.ts) before it is sent, one small message per token. Embeddings use a second context (embedder.ts).
+import os from 'node:os';
 import { moedSwitches } from '../config/env.js';
 import { loadBinding, type Binding, type Context, type Model, type Sampler } from '../binding/index.js';
 import type { FromRunner, ToRunner } from '../engine/protocol.js';
@@ -15,7 +16,6 @@ import { formatGrammar, toolGrammar, type GrammarChoice } from './grammar.js';
 import { OutputShaper } from './output.js';
 import { preparePrompt, type PreparedPrompt } from './render.js';
 import { samplerParams } from './sampling.js';
-import os from 'node:os';
 import { physicalCores } from './threads.js';
 
 function send(msg: FromRunner): void {
