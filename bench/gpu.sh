@@ -96,9 +96,8 @@ run_http() {
   finish
 }
 
-# moed over HTTP at two depths, with R1's own placement: the deepseek-v3 rules without `fill`
-# (on these small files fill would put every expert on the GPU; the report adds R1's fill layers
-# the same way as for the engine figures).
+# moed over HTTP at two depths, with R1's placement of every routed expert in RAM: the deepseek-v3
+# rules without `fill` (on these small files fill would put every expert on the GPU).
 http_figures() {
   echo "== moed over HTTP (4 and 6 blocks, experts in RAM)"
   sed '/^fill:/,/^[a-z]/{/^fill:/d;/^  /d}' rules/deepseek-v3.yaml > "$WORK/deepseek-v3-nofill.yaml"
