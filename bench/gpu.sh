@@ -46,9 +46,7 @@ run_all() {
   local log=$RESULTS/log.txt
   exec >>"$log" 2>&1
   echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; free -g; date -u
-  build_if_needed -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_JS_INC="$PWD/node_modules/node-api-headers/include" \
-    -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90-real -DGGML_NATIVE=ON -DMOED_PEER_TOOLS=ON \
+  build_if_needed
   echo "== memory bandwidth"
   gcc -O3 -march=native -fopenmp bench/membw.c -o "$WORK/membw" && OMP_NUM_THREADS=$(nproc) "$WORK/membw" 16 > "$RESULTS/membw.json"
   cat "$RESULTS/membw.json"
@@ -57,12 +55,7 @@ run_all() {
     [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
   done
   ls -la "$MODELS"
-  # The runner gets GGML_OP_OFFLOAD_MIN_BATCH from the plan (rules/deepseek-v3.yaml: 256) when it
-  # starts; these scripts load the engine in their own process, so it is set here the same way.
-  export GGML_OP_OFFLOAD_MIN_BATCH=256
-  echo "== hybrid proof (6 blocks, fixed routers so that rounding cannot change expert choices)"
-  [ -f "$MODELS/r1-6-fixed.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks 6 --seed 1 --router fixed -o "$MODELS/r1-6-fixed.gguf"
-  node bench/hybrid.mjs "$MODELS/r1-6-fixed.gguf" "$RESULTS/hybrid.json"
+  hybrid_proof
   echo "== engine figures"
   for blocks in 4 6; do
     for placement in hybrid gpu; do
@@ -93,6 +86,24 @@ run_http() {
     [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
   done
   http_figures
+  finish
+}
+
+# The proof of the hybrid engine: every placement of one 6-block file against all-CPU and all-GPU.
+hybrid_proof() {
+  # The runner gets GGML_OP_OFFLOAD_MIN_BATCH from the plan (rules/deepseek-v3.yaml: 256) when it
+  # starts; these scripts load the engine in their own process, so it is set here the same way.
+  export GGML_OP_OFFLOAD_MIN_BATCH=256
+  echo "== hybrid proof (6 blocks, fixed routers so that rounding cannot change expert choices)"
+  [ -f "$MODELS/r1-6-fixed.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks 6 --seed 1 --router fixed -o "$MODELS/r1-6-fixed.gguf"
+  node bench/hybrid.mjs "$MODELS/r1-6-fixed.gguf" "$RESULTS/hybrid.json"
+}
+
+run_proof() {
+  export PATH="$WORK/node/bin:$PATH"
+  exec >>"$RESULTS/log.txt" 2>&1
+  build_if_needed
+  hybrid_proof
   finish
 }
 
@@ -139,7 +150,8 @@ finish() {
 
 case "${1:-}" in
   start)
-    # start [all|http|ab|build]: everything, only the HTTP figures, the generation A/B, or the build.
+    # start [all|proof|http|ab|build]: everything, the build and the hybrid proof, only the HTTP
+    # figures, the generation A/B, or only the build.
     setup
     rm -f "$RESULTS/DONE"
     setsid bash "$0" "_${2:-all}" </dev/null >/dev/null 2>&1 &
@@ -148,6 +160,7 @@ case "${1:-}" in
   _all) run_all ;;
   _http) run_http ;;
   _ab) run_ab ;;
+  _proof) run_proof ;;
   _build) export PATH="$WORK/node/bin:$PATH"; exec >>"$RESULTS/log.txt" 2>&1; build_if_needed; finish ;;
   wait)
     deadline=$((SECONDS + ${2:-540}))
