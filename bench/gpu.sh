@@ -41,19 +41,36 @@ build_if_needed() {
   echo "$LLAMA_BENCH" > "$RESULTS/build.done"
 }
 
-run_all() {
+# Every verb: node on the PATH, output to the log, the build done once.
+begin() {
   export PATH="$WORK/node/bin:$PATH"
-  local log=$RESULTS/log.txt
-  exec >>"$log" 2>&1
-  echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; free -g; date -u
+  exec >>"$RESULTS/log.txt" 2>&1
   build_if_needed
-  echo "== memory bandwidth"
-  gcc -O3 -march=native -fopenmp bench/membw.c -o "$WORK/membw" && OMP_NUM_THREADS=$(nproc) "$WORK/membw" 16 > "$RESULTS/membw.json"
-  cat "$RESULTS/membw.json"
+}
+
+forge_depths() {
   echo "== forge (R1 shape at full width, 4 and 6 blocks: 1 and 3 MoE layers)"
   for blocks in 4 6; do
     [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
   done
+}
+
+measure_membw() {
+  echo "== memory bandwidth"
+  gcc -O3 -march=native -fopenmp bench/membw.c -o "$WORK/membw" && OMP_NUM_THREADS=$(nproc) "$WORK/membw" 16 > "$RESULTS/membw.json"
+  cat "$RESULTS/membw.json"
+}
+
+# llama-bench's -t: one thread per physical core, as moed picks.
+peer_threads() {
+  node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))"
+}
+
+run_all() {
+  begin
+  echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; free -g; date -u
+  measure_membw
+  forge_depths
   ls -la "$MODELS"
   hybrid_proof
   echo "== engine figures"
@@ -63,7 +80,7 @@ run_all() {
     done
   done
   echo "== llama-bench peers (same tree, same files)"
-  local T; T=$(node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))")
+  local T; T=$(peer_threads)
   for blocks in 4 6; do
     local m="$MODELS/r1-$blocks.gguf"
     # llama.cpp as a user runs it with experts on the CPU: --n-cpu-moe for every layer, defaults else.
@@ -79,12 +96,8 @@ run_all() {
 }
 
 run_http() {
-  export PATH="$WORK/node/bin:$PATH"
-  exec >>"$RESULTS/log.txt" 2>&1
-  build_if_needed
-  for blocks in 4 6; do
-    [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
-  done
+  begin
+  forge_depths
   http_figures
   finish
 }
@@ -100,9 +113,7 @@ hybrid_proof() {
 }
 
 run_proof() {
-  export PATH="$WORK/node/bin:$PATH"
-  exec >>"$RESULTS/log.txt" 2>&1
-  build_if_needed
+  begin
   hybrid_proof
   finish
 }
@@ -121,15 +132,11 @@ http_figures() {
 # Generation A/B: llama-bench (experts on the CPU, hand-tuned) and the engine alone, alternating in
 # fresh processes, two rounds at each depth, then the HTTP figures.
 run_ab() {
-  export PATH="$WORK/node/bin:$PATH"
-  exec >>"$RESULTS/log.txt" 2>&1
-  build_if_needed
+  begin
   export GGML_OP_OFFLOAD_MIN_BATCH=256
-  for blocks in 4 6; do
-    [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
-  done
-  gcc -O3 -march=native -fopenmp bench/membw.c -o "$WORK/membw" && OMP_NUM_THREADS=$(nproc) "$WORK/membw" 16 > "$RESULTS/membw.json"
-  local T; T=$(node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))")
+  forge_depths
+  measure_membw
+  local T; T=$(peer_threads)
   echo "== generation A/B"
   for round in 1 2; do
     for blocks in 4 6; do
@@ -161,7 +168,7 @@ case "${1:-}" in
   _http) run_http ;;
   _ab) run_ab ;;
   _proof) run_proof ;;
-  _build) export PATH="$WORK/node/bin:$PATH"; exec >>"$RESULTS/log.txt" 2>&1; build_if_needed; finish ;;
+  _build) begin; finish ;;
   wait)
     deadline=$((SECONDS + ${2:-540}))
     while [ ! -f "$RESULTS/DONE" ] && [ $SECONDS -lt $deadline ]; do sleep 5; done

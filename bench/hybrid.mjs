@@ -49,15 +49,15 @@ async function main() {
   const allCpu = planPlacement({ model: header, rules: r1, devices: cpuOnly, numCtx });
   // The runner exports the plan's environment before ggml starts; ggml reads it once, so here it
   // has to come from the caller (bench/gpu.sh).
-  const hybridEnv = planPlacement({ model: header, rules: r1, devices, numCtx }).engine.env;
-  for (const [k, v] of Object.entries(hybridEnv)) {
+  const expertsOnCpu = planPlacement({ model: header, rules: { ...r1, fill: undefined }, devices, numCtx });
+  for (const [k, v] of Object.entries(expertsOnCpu.engine.env)) {
     if (process.env[k] !== v) throw new Error(`run with ${k}=${v}, as the runner would`);
   }
   const allGpu = planPlacement({ model: header, rules: ALL_GPU, devices, numCtx });
   const placements = [
     { name: 'all CPU', plan: allCpu },
     { name: 'all CPU, flash attention off (arithmetic tolerance)', plan: allCpu, flashAttention: 'off', speeds: false },
-    { name: 'experts on CPU, rest on GPU', plan: planPlacement({ model: header, rules: { ...r1, fill: undefined }, devices, numCtx }) },
+    { name: 'experts on CPU, rest on GPU', plan: expertsOnCpu },
     { name: `experts partly on GPU (fill, ${gib(fillBudget).toFixed(0)} GiB budget)`, plan: planPlacement({ model: header, rules: r1, devices: budgeted, numCtx }) },
     { name: 'all GPU', plan: allGpu, gpuReference: true },
     { name: 'all GPU, flash attention off (arithmetic tolerance)', plan: allGpu, flashAttention: 'off', speeds: false },
