@@ -2,11 +2,14 @@
 # The GPU benchmark, run on the GPU machine (one H100, 16 cores, 125 GiB RAM) from a copy of this
 # repository with .device/ packed by bench/device/pack.sh:
 #
-#   bash bench/gpu.sh start      # unpack, then build + forge + measure in the background (setsid)
-#   bash bench/gpu.sh wait 540   # wait up to 540 s; copies the results so far to $OUT
+#   bash bench/gpu.sh start [all|proof]   # unpack, then run in the background (setsid)
+#   bash bench/gpu.sh wait 570            # wait up to 570 s; copies the results so far to $OUT
 #
-# One full run takes about 20 minutes, more than one device command may last, hence the two verbs.
-# Results: $OUT/*.json and $OUT/log.txt; bench/report.mjs turns them into docs/BENCHMARKS.md.
+# `all` builds llama.cpp with CUDA (the addon and llama-bench from one tree) while it forges the
+# models, then measures the hybrid proof, llama-bench peers and moed over HTTP, and writes
+# results.json, report.md (bench/report.mjs) and the seconds each phase took: under 10 minutes.
+# `proof` is the build and bench/hybrid.mjs alone. The device tool ends a command after 10
+# minutes, hence the background run and `wait`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 WORK=/tmp/moed-bench
@@ -20,6 +23,9 @@ setup() {
   rm -rf dist && tar -xJf .device/dist.tar.xz
   [ -f build/llama.cpp/CMakeLists.txt ] || { mkdir -p build/llama.cpp && tar -xJf .device/llama-src.tar.xz -C build/llama.cpp; }
 }
+
+# Seconds per phase, written to phases.json by finish() with the total since `start`.
+mark() { echo "$1 $((SECONDS - ${2:-$PHASE_START}))" >> "$RESULTS/phases.txt"; PHASE_START=$SECONDS; }
 
 build_if_needed() {
   if [ -f "$RESULTS/build.done" ]; then LLAMA_BENCH=$(cat "$RESULTS/build.done"); return 0; fi
@@ -37,85 +43,70 @@ build_if_needed() {
   cmake --build $dir --target moed llama-bench -j 16 | tail -n 3
   LLAMA_BENCH=$(find $dir -name llama-bench -type f -perm -u+x | head -n 1)
   [ -f build/Release/moed.node ] || { echo "build failed"; exit 1; }
-  echo "build_seconds $((SECONDS - t0))"
   echo "$LLAMA_BENCH" > "$RESULTS/build.done"
+  mark build $t0
 }
 
-# Every verb: node on the PATH, output to the log, the build done once.
+# Every verb: node on the PATH, output to the log.
 begin() {
   export PATH="$WORK/node/bin:$PATH"
   exec >>"$RESULTS/log.txt" 2>&1
-  build_if_needed
+  PHASE_START=$SECONDS
 }
 
-forge_depths() {
-  echo "== forge (R1 shape at full width, 4 and 6 blocks: 1 and 3 MoE layers)"
-  for blocks in 4 6; do
-    [ -f "$MODELS/r1-$blocks.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks $blocks --seed 1 -o "$MODELS/r1-$blocks.gguf"
+# R1 shape at full width: 4 and 6 blocks (1 and 3 MoE layers) with random routers for speed, and 6
+# blocks with fixed routers for the proof. One thread of the CPU; it runs beside the build.
+forge_models() {
+  local t0=$SECONDS
+  for f in r1-4:4:random r1-6:6:random r1-6-fixed:6:fixed; do
+    IFS=: read -r name blocks router <<< "$f"
+    [ -f "$MODELS/$name.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks "$blocks" --seed 1 --router "$router" -o "$MODELS/$name.gguf"
   done
+  mark forge $t0
+}
+
+# Build and forge at once; nothing is timed while they run.
+build_and_forge() {
+  forge_models &
+  local forging=$!
+  build_if_needed
+  wait $forging || { echo "forge failed"; exit 1; }
+  PHASE_START=$SECONDS
 }
 
 measure_membw() {
   echo "== memory bandwidth"
   gcc -O3 -march=native -fopenmp bench/membw.c -o "$WORK/membw" && OMP_NUM_THREADS=$(nproc) "$WORK/membw" 16 > "$RESULTS/membw.json"
   cat "$RESULTS/membw.json"
-}
-
-# llama-bench's -t: one thread per physical core, as moed picks.
-peer_threads() {
-  node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))"
-}
-
-run_all() {
-  begin
-  echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; free -g; date -u
-  measure_membw
-  forge_depths
-  ls -la "$MODELS"
-  hybrid_proof
-  echo "== engine figures"
-  for blocks in 4 6; do
-    for placement in hybrid gpu; do
-      node bench/engine.mjs "$MODELS/r1-$blocks.gguf" "$RESULTS/engine-$placement-$blocks.json" --placement $placement
-    done
-  done
-  echo "== llama-bench peers (same tree, same files)"
-  local T; T=$(peer_threads)
-  for blocks in 4 6; do
-    local m="$MODELS/r1-$blocks.gguf"
-    # llama.cpp as a user runs it with experts on the CPU: --n-cpu-moe for every layer, defaults else.
-    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048 -n 128 -r 3 -o json > "$RESULTS/peer-cpumoe-default-$blocks.json"
-    # Hand-tuned for prompts: experts in pinned RAM, 2048-token micro-batches, flash attention.
-    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048,8192 -n 128 -r 3 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/peer-cpumoe-tuned-$blocks.json"
-    # Whole layers, no expert split: what fits a 24 GB card goes to the GPU (R1: 3 of 61 layers,
-    # measured here as all layers on the CPU; the report projects the 3 GPU layers).
-    "$LLAMA_BENCH" -m "$m" -ngl 0 -t "$T" -p 2048 -n 64 -r 2 -o json > "$RESULTS/peer-layers-cpu-$blocks.json"
-  done
-  http_figures
-  finish
-}
-
-run_http() {
-  begin
-  forge_depths
-  http_figures
-  finish
+  mark membw
 }
 
 # The proof of the hybrid engine: every placement of one 6-block file against all-CPU and all-GPU.
 hybrid_proof() {
   # The runner gets GGML_OP_OFFLOAD_MIN_BATCH from the plan (rules/deepseek-v3.yaml: 256) when it
-  # starts; these scripts load the engine in their own process, so it is set here the same way.
-  export GGML_OP_OFFLOAD_MIN_BATCH=256
+  # starts; this script loads the engine in its own process, so it is set here the same way.
   echo "== hybrid proof (6 blocks, fixed routers so that rounding cannot change expert choices)"
-  [ -f "$MODELS/r1-6-fixed.gguf" ] || node dist/cli/main.js forge --preset r1 --blocks 6 --seed 1 --router fixed -o "$MODELS/r1-6-fixed.gguf"
-  node bench/hybrid.mjs "$MODELS/r1-6-fixed.gguf" "$RESULTS/hybrid.json"
+  GGML_OP_OFFLOAD_MIN_BATCH=256 node bench/hybrid.mjs "$MODELS/r1-6-fixed.gguf" "$RESULTS/hybrid.json"
+  mark proof
 }
 
-run_proof() {
-  begin
-  hybrid_proof
-  finish
+# llama.cpp's llama-bench from the same tree on the same files, one thread per physical core as
+# moed picks. Prompt sizes and repetitions are cut to what the report compares: each prompt size
+# runs once untimed (llama-bench's warm-up) and then -r times.
+peers() {
+  echo "== llama-bench peers (same tree, same files)"
+  local T; T=$(node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))")
+  for blocks in 4 6; do
+    local m="$MODELS/r1-$blocks.gguf"
+    # Experts on the CPU as a user runs it: --n-cpu-moe for every layer, defaults otherwise.
+    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 512 -n 128 -r 2 -o json > "$RESULTS/peer-cpumoe-default-$blocks.json"
+    # Hand-tuned for prompts: experts in pinned RAM, 2048-token micro-batches, flash attention.
+    "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 2048,8192 -n 128 -r 2 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/peer-cpumoe-tuned-$blocks.json"
+    # Whole layers, no expert split: what fits a 24 GB card goes to the GPU (R1: 3 of 61 layers,
+    # measured here as all layers on the CPU; the report projects the 3 GPU layers).
+    "$LLAMA_BENCH" -m "$m" -ngl 0 -t "$T" -p 512 -n 32 -r 1 -o json > "$RESULTS/peer-layers-cpu-$blocks.json"
+  done
+  mark peers
 }
 
 # moed over HTTP at two depths, with R1's placement of every routed expert in RAM: the deepseek-v3
@@ -127,60 +118,68 @@ http_figures() {
   for blocks in 4 6; do
     node bench/http.mjs "$MODELS/r1-$blocks.gguf" "$RESULTS/http-$blocks.json" --rules "$WORK/deepseek-v3-nofill.yaml"
   done
+  mark http
 }
 
-# Generation A/B: llama-bench (experts on the CPU, hand-tuned) and the engine alone, alternating in
-# fresh processes, two rounds at each depth, then the HTTP figures.
-run_ab() {
+run_all() {
   begin
-  export GGML_OP_OFFLOAD_MIN_BATCH=256
-  forge_depths
+  echo "== machine"; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc; free -g; date -u
   measure_membw
-  local T; T=$(peer_threads)
-  echo "== generation A/B"
-  for round in 1 2; do
-    for blocks in 4 6; do
-      local m="$MODELS/r1-$blocks.gguf"
-      "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 0 -n 128 -r 3 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/ab-llama-$blocks-$round.json"
-      node bench/gen-ab.mjs "$m" | tail -n 1 > "$RESULTS/ab-moed-$blocks-$round.json"
-      cat "$RESULTS/ab-moed-$blocks-$round.json"
-    done
-  done
+  build_and_forge
+  hybrid_proof
+  peers
   http_figures
   finish
 }
 
+run_proof() {
+  begin
+  build_and_forge
+  hybrid_proof
+  finish
+}
+
 finish() {
+  node -e '
+    const fs = require("fs"), rows = fs.readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split(" "));
+    fs.writeFileSync(process.argv[2], JSON.stringify({ ...Object.fromEntries(rows.map(([k, v]) => [k, Number(v)])), total: Number(process.argv[3]) }));' \
+    "$RESULTS/phases.txt" "$RESULTS/phases.json" "$(($(date +%s) - $(cat "$RESULTS/started")))"
+  echo "== phases (seconds)"; cat "$RESULTS/phases.json"; echo
+  collect "$WORK"
+  node bench/report.mjs "$WORK/results.json" > "$RESULTS/report.md" || echo "report failed"
   echo "== done"; date -u
   touch "$RESULTS/DONE"
 }
 
+# Every result so far in one JSON (the device tool brings back few files).
+collect() {
+  node -e '
+    const fs = require("fs"), dir = process.argv[1], all = {};
+    for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json"))) {
+      try { all[f.replace(/\.json$/, "")] = JSON.parse(fs.readFileSync(dir + "/" + f, "utf8")); } catch (e) { all[f] = String(e); }
+    }
+    fs.writeFileSync(process.argv[2] + "/results.json", JSON.stringify(all, null, 2));' "$RESULTS" "$1"
+}
+
 case "${1:-}" in
   start)
-    # start [all|proof|http|ab|build]: everything, the build and the hybrid proof, only the HTTP
-    # figures, the generation A/B, or only the build.
+    mkdir -p "$RESULTS" && rm -f "$RESULTS/DONE" "$RESULTS/phases.txt"
+    date +%s > "$RESULTS/started"
     setup
-    rm -f "$RESULTS/DONE"
+    echo "setup $(($(date +%s) - $(cat "$RESULTS/started")))" >> "$RESULTS/phases.txt"
     setsid bash "$0" "_${2:-all}" </dev/null >/dev/null 2>&1 &
     echo "started ${2:-all}"
     ;;
   _all) run_all ;;
-  _http) run_http ;;
-  _ab) run_ab ;;
   _proof) run_proof ;;
-  _build) begin; finish ;;
   wait)
     deadline=$((SECONDS + ${2:-540}))
     while [ ! -f "$RESULTS/DONE" ] && [ $SECONDS -lt $deadline ]; do sleep 5; done
-    # At most 8 files come back: the log and one JSON holding every result so far.
-    "$WORK/node/bin/node" -e '
-      const fs = require("fs"), dir = process.argv[1], all = {};
-      for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json"))) {
-        try { all[f.replace(/\.json$/, "")] = JSON.parse(fs.readFileSync(dir + "/" + f, "utf8")); } catch (e) { all[f] = String(e); }
-      }
-      fs.writeFileSync(process.argv[2] + "/results.json", JSON.stringify(all, null, 2));' "$RESULTS" "$OUT"
+    export PATH="$WORK/node/bin:$PATH"
+    collect "$OUT"
     cp "$RESULTS/log.txt" "$OUT/"
+    [ -f "$RESULTS/report.md" ] && cp "$RESULTS/report.md" "$OUT/"
     tail -n 40 "$RESULTS/log.txt"
     ;;
-  *) echo "usage: bash bench/gpu.sh start|wait [seconds]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/gpu.sh start [all|proof] | wait [seconds]" >&2; exit 2 ;;
 esac

@@ -4,7 +4,7 @@
 import { loadBinding } from '../../dist/binding/index.js';
 import { physicalCores } from '../../dist/runner/threads.js';
 
-export const GREEDY = {
+const GREEDY = {
   temperature: 0, topK: 1, topP: 1, minP: 0, typicalP: 1, repeatLastN: 0, repeatPenalty: 1,
   presencePenalty: 0, frequencyPenalty: 0, seed: 1, mirostat: 0, mirostatTau: 5, mirostatEta: 0.1,
 };
