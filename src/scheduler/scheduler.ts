@@ -37,11 +37,33 @@ export interface LoadedModel {
   loadedAt: Date;
 }
 
+/** What a request asks to have loaded. */
+export interface LoadRequest {
+  /**
+   * What shapes the load: the model and the options that change how it loads. A runner loaded
+   * for the same key is used as it is; a different key reloads the model.
+   */
+  key: string;
+  /**
+   * The engine's parameters, asked for only when a load happens, once room was made: the
+   * placement then sees the memory this load will have. (Planned again while the model's own
+   * runner holds the GPU, `fill` would find less room, and the plan would differ from the one
+   * the runner was loaded with.)
+   */
+  params: () => Promise<LoadParams>;
+}
+
+/** A load request whose parameters are already known. */
+export function fixedLoad(params: LoadParams): LoadRequest {
+  return { key: JSON.stringify(params), params: async () => params };
+}
+
 interface Entry {
   key: string;
   name: string;
-  params: LoadParams;
-  paramsKey: string;
+  request: LoadRequest;
+  /** Set once the load starts. */
+  params?: LoadParams;
   loading?: Promise<EngineRunner>;
   /** While loading: waiting for room under the limit, or holding its place and starting. */
   phase?: 'waiting' | 'starting';
@@ -77,13 +99,13 @@ export class Scheduler {
 
   /**
    * A runner for the model, loading it when needed. `key` identifies the model (its digest);
-   * different load parameters (e.g. num_ctx) reload it. A request whose `signal` aborts while it
+   * a different load key (e.g. another num_ctx) reloads it. A request whose `signal` aborts while it
    * waits gives up with 499 `request canceled` (the load itself goes on for the others).
    */
   async acquire(
     key: string,
     name: string,
-    params: LoadParams,
+    request: LoadRequest,
     keepAliveMs: number,
     onProgress?: (p: number) => void,
     signal?: AbortSignal,
@@ -97,10 +119,10 @@ export class Scheduler {
     this.pending++;
     const start = process.hrtime.bigint();
     try {
-      const paramsKey = JSON.stringify(params);
       let entry = this.entries.get(key);
-      if (entry && (entry.paramsKey !== paramsKey || (entry.runner && !entry.runner.alive))) {
-        if (entry.active > 0 && entry.paramsKey !== paramsKey) {
+      const changed = entry !== undefined && entry.request.key !== request.key;
+      if (entry && (changed || (entry.runner && !entry.runner.alive))) {
+        if (entry.active > 0 && changed) {
           // Others still stream from the old runner; wait for them rather than cut them off.
           await this.waitIdle(entry);
         }
@@ -108,7 +130,7 @@ export class Scheduler {
         entry = this.entries.get(key);
       }
       if (!entry) {
-        entry = { key, name, params, paramsKey, active: 0, keepAliveMs, expiresAt: FOREVER, loadedAt: new Date() };
+        entry = { key, name, request, active: 0, keepAliveMs, expiresAt: FOREVER, loadedAt: new Date() };
         this.entries.set(key, entry);
       }
       entry.active++;
@@ -142,7 +164,10 @@ export class Scheduler {
   private load(entry: Entry, onProgress?: (p: number) => void): Promise<EngineRunner> {
     const run = async (): Promise<EngineRunner> => {
       await this.makeRoom(entry);
-      if (this.entries.get(entry.key) !== entry) throw new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
+      const unloaded = () => new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
+      if (this.entries.get(entry.key) !== entry) throw unloaded();
+      entry.params = await entry.request.params();
+      if (this.entries.get(entry.key) !== entry) throw unloaded();
       const runner = await this.factory(entry.params, {
         onProgress,
         loadTimeoutMs: this.config.loadTimeoutMs,
@@ -151,7 +176,7 @@ export class Scheduler {
       });
       if (this.entries.get(entry.key) !== entry) {
         await runner.close();
-        throw new MoedError('MODEL_LOAD_FAILED', `${entry.name} was unloaded before it finished loading`);
+        throw unloaded();
       }
       entry.runner = runner;
       entry.phase = undefined;
@@ -266,11 +291,11 @@ export class Scheduler {
 
   loaded(): LoadedModel[] {
     return [...this.entries.values()]
-      .filter((e) => e.runner?.alive)
+      .filter((e) => e.runner?.alive && e.params)
       .map((e) => ({
         key: e.key,
         name: e.name,
-        params: e.params,
+        params: e.params!,
         runner: e.runner!,
         active: e.active,
         // In use: it expires keep_alive after the last request ends, so at least that far ahead.
@@ -282,7 +307,7 @@ export class Scheduler {
   /** Leases beyond each loaded model's parallel slots. */
   private queuedForSlots(): number {
     let n = 0;
-    for (const e of this.entries.values()) if (e.runner) n += Math.max(0, e.active - e.params.numParallel);
+    for (const e of this.entries.values()) if (e.runner && e.params) n += Math.max(0, e.active - e.params.numParallel);
     return n;
   }
 

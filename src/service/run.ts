@@ -15,7 +15,7 @@ import type {
   ThinkLevel,
 } from '../engine/types.js';
 import { MoedError } from '../errors/index.js';
-import type { Lease, Scheduler } from '../scheduler/scheduler.js';
+import type { Lease, LoadRequest, Scheduler } from '../scheduler/scheduler.js';
 import { fullName } from '../store/names.js';
 import type { ModelStore, StoredModel } from '../store/store.js';
 import type { PlacementService } from './placement.js';
@@ -158,10 +158,20 @@ export function resolveOptions(deps: ServiceDeps, model: StoredModel, req: { kee
   return { model, caps: capabilities(model), options, keepAliveMs, explicitBatch };
 }
 
+/**
+ * What the request asks to have loaded. Its key holds the model and the options the plan and the
+ * load parameters are made from, never the devices' free memory: that falls once the model is
+ * loaded, and the model would be loaded again on every request. The plan is made only for a load.
+ */
+export function loadRequest(deps: ServiceDeps, r: Resolved): LoadRequest {
+  const o = r.options;
+  const shaping = [r.model.digest, o.num_ctx, r.explicitBatch ? o.num_batch : null, o.num_thread, o.main_gpu, o.num_gpu, o.use_mmap, o.rules];
+  return { key: JSON.stringify(shaping), params: () => engineLoadParams(deps, r) };
+}
+
 /** A runner for the request's model; a client that goes away while it waits gives up (499). */
 export async function acquire(deps: ServiceDeps, r: Resolved, signal?: AbortSignal): Promise<Lease> {
-  const params = await engineLoadParams(deps, r);
-  return deps.scheduler.acquire(r.model.digest, r.model.display, params, r.keepAliveMs, undefined, signal);
+  return deps.scheduler.acquire(r.model.digest, r.model.display, loadRequest(deps, r), r.keepAliveMs, undefined, signal);
 }
 
 /** Loads the model (keep-alive from this request) without running anything. */

@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { readDaemonConfig } from '../../src/config/env.js';
+import type { DeviceSource } from '../../src/engine/devices.js';
 import type { RunnerFactory } from '../../src/engine/runner.js';
 import { forgeDeepseek2 } from '../../src/forge/index.js';
 import { startDaemon, type Daemon } from '../../src/server/daemon.js';
@@ -52,6 +53,8 @@ export interface StartOptions {
   factory?: RunnerFactory;
   /** Script for the fake runner (its shape is the fake's). */
   script?: () => unknown;
+  /** The devices placement plans see (default: this machine's RAM). */
+  devices?: DeviceSource;
 }
 
 const running: Daemon[] = [];
@@ -68,7 +71,7 @@ export async function startTestDaemon(opts: StartOptions = {}): Promise<TestDaem
     ...opts.env,
   });
   const fake = fakeFactory((opts.script ?? (() => ({ thinkingOpen: false, pieces: ['Hello', ' world'] }))) as never);
-  const daemon = await startDaemon(config, opts.factory ?? fake.factory);
+  const daemon = await startDaemon(config, opts.factory ?? fake.factory, opts.devices);
   running.push(daemon);
   return { daemon, url: daemon.url, root, store: daemon.store, gguf, runners: fake.runners as never };
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunnerProcess } from '../../src/engine/runner-process.js';
 import type { GenerateEvent, GenerateParams, LoadParams } from '../../src/engine/types.js';
 import { forgeDeepseek2 } from '../../src/forge/index.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { fixedLoad, Scheduler } from '../../src/scheduler/scheduler.js';
 import { tempDir } from '../helpers/store.js';
 
 let dir: string;
@@ -160,7 +160,7 @@ describe('crash isolation', () => {
   it('a runner killed mid-stream fails its stream, and the next request starts a fresh runner', async () => {
     const scheduler = new Scheduler({ maxLoadedModels: 1, maxQueue: 8, loadTimeoutMs: 60_000 }, (p, o) => RunnerProcess.start(p, o));
     try {
-      const lease = await scheduler.acquire('tiny', 'tiny', loadParams(), 60_000);
+      const lease = await scheduler.acquire('tiny', 'tiny', fixedLoad(loadParams()), 60_000);
       const victim = lease.runner as RunnerProcess;
       let texts = 0;
       await expect(
@@ -172,7 +172,7 @@ describe('crash isolation', () => {
       ).rejects.toMatchObject({ code: 'RUNNER_CRASHED' });
       lease.release();
       expect(victim.alive).toBe(false);
-      const again = await scheduler.acquire('tiny', 'tiny', loadParams(), 60_000);
+      const again = await scheduler.acquire('tiny', 'tiny', fixedLoad(loadParams()), 60_000);
       expect(again.runner).not.toBe(victim);
       const { done } = await collect(again.runner.generate(params({ numPredict: 4 }), signal()));
       expect(done.type).toBe('done');

@@ -7,7 +7,7 @@ import { Heartbeat } from '../../src/engine/heartbeat.js';
 import { arr, bool, str, u32, type GgufValue } from '../../src/gguf/index.js';
 import type { EngineRunner, StartOptions } from '../../src/engine/runner.js';
 import type { LoadParams } from '../../src/engine/types.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { fixedLoad, Scheduler } from '../../src/scheduler/scheduler.js';
 import { checkLoadable, KNOWN_ARCHITECTURES } from '../../src/service/gguf-checks.js';
 
 describe('heartbeat', () => {
@@ -176,7 +176,7 @@ describe('scheduler on shutdown', () => {
       });
     const scheduler = new Scheduler({ maxLoadedModels: 1, maxQueue: 4, loadTimeoutMs: 600_000, runnerTimeoutMs: 30_000 }, factory);
     const params = { modelPath: '/m.gguf', numCtx: 256, numParallel: 1, numBatch: 8, numUbatch: 8, numThreads: 1, gpuLayers: 0 };
-    const acquired = scheduler.acquire('k', 'big', params, 60_000);
+    const acquired = scheduler.acquire('k', 'big', fixedLoad(params), 60_000);
     await new Promise((r) => setTimeout(r, 10));
     expect(seen?.runnerTimeoutMs).toBe(30_000);
     const t0 = Date.now();

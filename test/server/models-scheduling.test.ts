@@ -1,9 +1,12 @@
 // Scheduling as a client sees it through HTTP (reference §3.7, §6): OLLAMA_MAX_LOADED_MODELS
 // evicts idle models and makes a new model wait for a busy one, OLLAMA_MAX_QUEUE answers 503.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceInfo } from '../../src/binding/types.js';
 import type { RunnerFactory } from '../../src/engine/runner.js';
 import type { LoadParams } from '../../src/engine/types.js';
-import { Scheduler } from '../../src/scheduler/scheduler.js';
+import { fixedLoad, Scheduler } from '../../src/scheduler/scheduler.js';
 import { fakeFactory } from '../helpers/fake-runner.js';
 import { addModel, post, startTestDaemon, stopTestDaemons } from '../helpers/mgmt.js';
 
@@ -91,18 +94,63 @@ describe('scheduler details', () => {
     const fake = fakeFactory((() => ({ thinkingOpen: false, pieces: [] })) as never);
     const scheduler = new Scheduler({ maxLoadedModels: 1, maxQueue: 1, loadTimeoutMs: 1000 }, fake.factory);
     const params = (p: string) => ({ modelPath: p, numCtx: 256, numParallel: 1, numBatch: 1, numUbatch: 1, numThreads: 1, gpuLayers: 0 }) as LoadParams;
-    const a = await scheduler.acquire('a', 'a', params('a'), 60_000);
+    const a = await scheduler.acquire('a', 'a', fixedLoad(params('a')), 60_000);
     const gone = new AbortController();
-    const waiting = scheduler.acquire('b', 'b', params('b'), 60_000, undefined, gone.signal);
+    const waiting = scheduler.acquire('b', 'b', fixedLoad(params('b')), 60_000, undefined, gone.signal);
     await new Promise((r) => setTimeout(r, 20));
     expect(fake.runners).toHaveLength(1);
     gone.abort();
     await expect(waiting).rejects.toMatchObject({ code: 'REQUEST_CANCELED', status: 499 });
     // The queue has room again; once "a" is released, "b" loads in its place.
-    const again = scheduler.acquire('b', 'b', params('b'), 60_000);
+    const again = scheduler.acquire('b', 'b', fixedLoad(params('b')), 60_000);
     a.release();
     (await again).release();
     expect(scheduler.loaded().map((l) => l.key)).toEqual(['b']);
     await scheduler.close();
+  });
+});
+
+describe('placement at load time', () => {
+  // A GPU that the loaded model fills, as its weights and fill do on a real one.
+  const GPU_TOTAL = 8 * 2 ** 30;
+  const RULES = `match: { architecture: '*' }
+rules:
+  - { name: experts in RAM, tensors: 'blk\\.\\d+\\.ffn_(gate|up|down)_exps\\.weight', device: cpu }
+  - { name: the rest on the GPU, tensors: '.*', device: 'cuda:0' }
+fill: { tensors: 'blk\\.(\\d+)\\.ffn_(gate|up|down)_exps\\.weight', device: 'cuda:0', reserve: 1MiB }
+`;
+
+  it('plans only to load: a loaded model is used as loaded although the GPU has less free memory now', async () => {
+    const fake = fakeFactory((() => ({ thinkingOpen: false, pieces: ['x'] })) as never);
+    let probes = 0;
+    const devices = async (): Promise<DeviceInfo[]> => {
+      probes++;
+      const loaded = fake.runners.some((r) => r.alive);
+      return [
+        { name: 'CPU', description: 'host', type: 'cpu', memoryFree: 64 * 2 ** 30, memoryTotal: 64 * 2 ** 30 },
+        { name: 'CUDA0', description: 'test GPU', type: 'gpu', memoryFree: loaded ? 2 ** 20 : GPU_TOTAL, memoryTotal: GPU_TOTAL },
+      ];
+    };
+    const t = await startTestDaemon({ factory: fake.factory, devices });
+    const rules = path.join(t.root, 'fill.yaml');
+    await fs.writeFile(rules, RULES);
+    const chat = (options: Record<string, unknown> = {}) =>
+      post(`${t.url}/api/chat`, { model: 'tiny', stream: false, options: { rules, ...options }, messages: [{ role: 'user', content: 'hi' }] });
+
+    expect((await chat()).status).toBe(200);
+    const overrides = fake.runners[0]!.params.tensorOverrides ?? [];
+    // The tiny model's experts all fit: fill put every one on the GPU, so none is held in RAM.
+    expect(fake.runners[0]!.params.devices).toEqual(['CUDA0']);
+    expect(overrides.some((o) => o.bufferType === 'CPU')).toBe(false);
+    // Planned again now, with the GPU full, it would not fit; the model is used as it is.
+    expect((await chat()).status).toBe(200);
+    expect((await chat()).status).toBe(200);
+    expect(fake.runners).toHaveLength(1);
+    expect(probes).toBe(1);
+    // An option that shapes the load reloads it, planned after the old runner let go of the GPU.
+    expect((await chat({ num_ctx: 8192 })).status).toBe(200);
+    expect(fake.runners.map((r) => r.alive)).toEqual([false, true]);
+    expect(fake.runners[1]!.params.tensorOverrides).toEqual(overrides);
+    expect(fake.runners[1]!.params.numCtx).toBe(8192);
   });
 });
