@@ -6,7 +6,9 @@
 
 #include "llama-ext.h"  // llama_get_memory_breakdown (staging C++ API, links in the static build)
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
 
 namespace moed {
 
@@ -385,16 +387,25 @@ Napi::Value ContextWrap::stateSeqGet(const Napi::CallbackInfo & info) {
         int32_t seq = argInt(info, 0, "seqId");
         checkSeq(*c, seq);
         c->busy.store(true);
-        auto buf = std::make_shared<std::vector<uint8_t>>();
+        // The state of a long conversation is large (R1 at 8K tokens: 575 MB), and it is saved
+        // whenever a slot passes to another conversation: written once into memory that is not
+        // zeroed first, then handed to JS as it is rather than copied into a new Buffer.
+        struct State {
+            std::unique_ptr<uint8_t[]> data;
+            size_t size = 0;
+        };
+        auto state = std::make_shared<State>();
         return PromiseWorker::run(
             env, "moed.stateSeqGet",
-            [c, seq, buf]() {
-                size_t size = llama_state_seq_get_size(c->ctx, seq);
-                buf->resize(size);
-                size_t n = size ? llama_state_seq_get_data(c->ctx, buf->data(), size, seq) : 0;
-                if (n != size) throw NativeError("STATE_FAILED", "could not read the state of sequence " + std::to_string(seq));
+            [c, seq, state]() {
+                state->size = llama_state_seq_get_size(c->ctx, seq);
+                state->data.reset(new uint8_t[std::max<size_t>(state->size, 1)]);
+                size_t n = state->size ? llama_state_seq_get_data(c->ctx, state->data.get(), state->size, seq) : 0;
+                if (n != state->size) throw NativeError("STATE_FAILED", "could not read the state of sequence " + std::to_string(seq));
             },
-            [buf](Napi::Env env) -> Napi::Value { return Napi::Buffer<uint8_t>::Copy(env, buf->data(), buf->size()); },
+            [state](Napi::Env env) -> Napi::Value {
+                return Napi::Buffer<uint8_t>::New(env, state->data.release(), state->size, [](Napi::Env, uint8_t * p) { delete[] p; });
+            },
             [c]() { c->busy.store(false); });
     });
 }
