@@ -2,13 +2,14 @@
 # The GPU benchmark, run on the GPU machine (one H100, 16 cores, 125 GiB RAM) from a copy of this
 # repository with .device/ packed by bench/device/pack.sh:
 #
-#   bash bench/gpu.sh start [all|proof]   # unpack, then run in the background (setsid)
+#   bash bench/gpu.sh start [all|proof|ab] # unpack, then run in the background (setsid)
 #   bash bench/gpu.sh wait 570            # wait up to 570 s; copies the results so far to $OUT
 #
 # `all` builds llama.cpp with CUDA (the addon and llama-bench from one tree) while it forges the
 # models, then measures the hybrid proof, llama-bench peers and moed over HTTP, and writes
 # results.json, report.md (bench/report.mjs) and the seconds each phase took: under 10 minutes.
-# `proof` is the build and bench/hybrid.mjs alone. The device tool ends a command after 10
+# `proof` is the build and bench/hybrid.mjs alone; `ab` the build and a generation A/B against
+# llama-bench in three rounds (run_ab). The device tool ends a command after 10
 # minutes, hence the background run and `wait`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -132,6 +133,32 @@ run_all() {
   finish
 }
 
+# Generation A/B: generation alone changes from minute to minute on the GPU machine (the same
+# llama-bench differed by 15% within one run), more than moed and llama.cpp differ. So each round
+# runs llama-bench (experts on the CPU, defaults and hand-tuned) and moed's engine (gen-ab.mjs) in
+# fresh processes, one after the other at both depths; then all on the GPU, for what an expert
+# layer costs there (the saving of `fill`).
+run_ab() {
+  begin
+  measure_membw
+  build_and_forge
+  export GGML_OP_OFFLOAD_MIN_BATCH=256
+  local T; T=$(node -e "import('./dist/runner/threads.js').then(m=>console.log(m.physicalCores()))")
+  echo "== generation A/B"
+  for round in 1 2 3; do
+    for blocks in 4 6; do
+      local m="$MODELS/r1-$blocks.gguf"
+      "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 0 -n 128 -r 3 -o json > "$RESULTS/ab-default-$blocks-$round.json"
+      "$LLAMA_BENCH" -m "$m" -ngl 99 -ncmoe 99 -t "$T" -p 0 -n 128 -r 3 -b 2048 -ub 2048 -fa 1 -lm none -o json > "$RESULTS/ab-tuned-$blocks-$round.json"
+      node bench/gen-ab.mjs "$m" | tail -n 1 > "$RESULTS/ab-moed-$blocks-$round.json"
+      cat "$RESULTS/ab-moed-$blocks-$round.json"
+    done
+  done
+  for blocks in 4 6; do node bench/gen-ab.mjs "$MODELS/r1-$blocks.gguf" --placement gpu | tail -n 1 > "$RESULTS/ab-gpu-$blocks.json"; done
+  mark ab
+  finish
+}
+
 run_proof() {
   begin
   build_and_forge
@@ -172,6 +199,7 @@ case "${1:-}" in
     ;;
   _all) run_all ;;
   _proof) run_proof ;;
+  _ab) run_ab ;;
   wait)
     deadline=$((SECONDS + ${2:-540}))
     while [ ! -f "$RESULTS/DONE" ] && [ $SECONDS -lt $deadline ]; do sleep 5; done
@@ -181,5 +209,5 @@ case "${1:-}" in
     [ -f "$RESULTS/report.md" ] && cp "$RESULTS/report.md" "$OUT/"
     tail -n 40 "$RESULTS/log.txt"
     ;;
-  *) echo "usage: bash bench/gpu.sh start [all|proof] | wait [seconds]" >&2; exit 2 ;;
+  *) echo "usage: bash bench/gpu.sh start [all|proof|ab] | wait [seconds]" >&2; exit 2 ;;
 esac

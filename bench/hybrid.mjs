@@ -115,7 +115,7 @@ async function main() {
     row.vsAllGpu = against(outputs[i], gpuRef);
   });
   console.log(JSON.stringify(rows.map((r) => ({ placement: r.placement, maxRelL2: r.maxRelL2, vsAllGpu: r.vsAllGpu.maxRelL2 }))));
-  writeFileSync(outPath, JSON.stringify({ model: modelPath, numCtx, gpu, rows }, null, 2));
+  writeFileSync(outPath, JSON.stringify({ model: modelPath, layers: allCpu.model.layers, numCtx, gpu, rows }, null, 2));
 }
 
 main().catch((e) => {

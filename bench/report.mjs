@@ -43,7 +43,7 @@ const membw = r.membw.read_gb_per_s * 1e9;
 const ceiling = membw / expertBytesPerToken;
 
 // Layers `fill` moves to this GPU for the real R1 (the GPU as measured; RAM of an R1 machine).
-const gpu = r.hybrid.gpu;
+const gpu = r.hybrid?.gpu ?? r['ab-gpu-6'].gpu;
 const devices = [{ name: 'CPU', description: 'R1 host', type: 'cpu', memoryFree: 512 * 2 ** 30, memoryTotal: 512 * 2 ** 30 }, gpu];
 const rules = await loadRuleFile('deepseek-v3');
 const r1Model = { metadata, tensors };
@@ -66,10 +66,20 @@ const ph = r.phases ?? {};
 out.push(
   `Machine: ${gpu.description ?? gpu.name}, ${gib(gpu.memoryTotal)} GiB; ${r.membw.threads} cores, CPU read bandwidth ${r.membw.read_gb_per_s} GB/s.`,
   '',
-  `Run time: ${ph.total} s in all (set-up ${ph.setup} s, memory bandwidth ${ph.membw} s, CUDA build ${ph.build} s with the forge beside it (${ph.forge} s), hybrid proof ${ph.proof} s, llama-bench peers ${ph.peers} s, moed over HTTP ${ph.http} s).`,
+  `Run time: ${ph.total} s in all (${Object.entries({ setup: 'set-up', membw: 'memory bandwidth', build: 'CUDA build', forge: 'forge, beside the build', proof: 'hybrid proof', peers: 'llama-bench peers', http: 'moed over HTTP', ab: 'generation A/B' })
+    .filter(([k]) => ph[k] !== undefined)
+    .map(([k, label]) => `${label} ${ph[k]} s`)
+    .join(', ')}).`,
   '',
 );
 
+// A full run (start all) has the proof, the peers and the HTTP figures; an A/B run (start ab) the
+// generation rounds.
+if (r.hybrid) fullRun();
+if (r['ab-moed-4-1']) abRun();
+console.log(out.join('\n'));
+
+function fullRun() {
 // ---- (1) the hybrid proof
 const hy = r.hybrid.rows;
 const byName = (prefix) => hy.find((h) => h.placement.startsWith(prefix));
@@ -97,13 +107,13 @@ out.push(
   '',
 );
 
-// What one expert layer moved to the GPU saves per token, measured in the proof: the fill row
-// against the experts-on-CPU row of the same file (prompt at the proof's size, and generation).
-const onCpuRow = byName('experts on CPU');
-const fillRow = byName('experts partly');
-const saved = (key) => (1 / onCpuRow[key] - 1 / fillRow[key]) / fillRow.fillLayers;
-/** R1 with `fill`: each of its fill layers saves what one moved layer saved in the proof. */
-const withFill = (rateR1, key) => 1 / (1 / rateR1 - fillLayersR1 * saved(key));
+// What one expert layer moved to the GPU by `fill` saves per token: its cost with the experts on
+// the CPU (the per-MoE-layer cost c measured at two depths) less its cost on the GPU, taken as the
+// all-GPU time per layer of the proof's file (every layer there is on the GPU, the output layer
+// too: more than one expert layer costs, so the saving is not overstated).
+const allGpuPerLayer = (key) => 1 / allGpu[key] / (r.hybrid.layers ?? Number(/r1-(\d+)/.exec(r.hybrid.model)[1]));
+/** R1 with `fill`: each of its fill layers saves c - g. */
+const withFill = (p, key) => 1 / (1 / p.r1 - fillLayersR1 * (p.c - allGpuPerLayer(key)));
 
 // ---- (2) moed, engine and HTTP, projected
 const h4 = r['http-4'];
@@ -114,19 +124,19 @@ out.push(
   '',
   'One daemon per depth (`bench/http.mjs`), the deepseek-v3 rules without `fill` (every routed expert in RAM, as for R1). ' +
     "Each figure two ways from the same requests: **engine** is the runner's own timing (Ollama's prompt_eval_duration and eval_duration), **HTTP** the client's wall clock (time to the first streamed line; first to last token line). " +
-    `R1 with fill: the planner puts ${fillLayersR1} of R1's 58 expert layers on this GPU at 8K context; each saves what moving one layer saved in the proof above (${(saved('generationTokensPerSecond') * 1e3).toFixed(2)} ms per generated token, ${(saved('promptTokensPerSecond') * 1e6).toFixed(1)} µs per prompt token at ${fillRow.promptTokens}).`,
+    `R1 with fill: the planner puts ${fillLayersR1} of R1's 58 expert layers on this GPU at 8K context; each saves its cost with the experts on the CPU (per MoE layer below) less its cost on the GPU, at most the all-GPU time per layer in the proof (${(allGpuPerLayer('generationTokensPerSecond') * 1e3).toFixed(2)} ms per generated token, ${(allGpuPerLayer('promptTokensPerSecond') * 1e6).toFixed(1)} µs per prompt token at ${allGpu.promptTokens}).`,
   '',
 );
 head2('figure', '4 blocks: engine / HTTP', '6 blocks: engine / HTTP', 'per MoE layer (engine)', 'R1 projected: engine / HTTP', 'R1 with fill (engine)', 'target', 'met');
 const both = (h, key) => `${f1(h[key].engine)} / ${f1(h[key].http)}`;
 const gen = proj('tg1', 'engine');
-const genFill = withFill(gen.r1, 'generationTokensPerSecond');
+const genFill = withFill(gen, 'generationTokensPerSecond');
 row('generation tok/s, one stream', both(h4, 'tg1'), both(h6, 'tg1'), `${gen.perLayerMs.toFixed(2)} ms`, `${f1(gen.r1)} / ${f1(proj('tg1', 'http').r1)}`, f1(genFill), `≥ 8 (bandwidth: ${f1(ceiling)} all in RAM)`, met(genFill >= 8));
 const pp = {};
 for (const n of [512, 2048, 8192]) {
   const k = `pp${n}`;
   pp[n] = proj(k, 'engine');
-  const fill = n === fillRow.promptTokens ? withFill(pp[n].r1, 'promptTokensPerSecond') : undefined;
+  const fill = n === allGpu.promptTokens ? withFill(pp[n], 'promptTokensPerSecond') : undefined;
   const target = { 2048: 320, 8192: 800 }[n];
   const best = fill ?? pp[n].r1;
   row(`prompt tok/s at ${n} (${h6[k].tokens} tokens)`, both(h4, k), both(h6, k), `${(pp[n].perLayerMs * 1e3).toFixed(1)} µs/token`, `${f1(pp[n].r1)} / ${f1(proj(k, 'http').r1)}`, fill ? f1(fill) : '-', target ? `≥ ${target}` : '-', target ? met(best >= target) : '');
@@ -168,7 +178,7 @@ head2('configuration', 'figure', '4 / 6 blocks', 'R1 projected', 'moed/peer (exp
 const peerRow = (label, name, nPrompt) => {
   const p = project(peerRate(name, 4, nPrompt), peerRate(name, 6, nPrompt));
   const moed = nPrompt ? pp[nPrompt].r1 : gen.r1;
-  const moedFill = nPrompt ? (nPrompt === fillRow.promptTokens ? withFill(pp[nPrompt].r1, 'promptTokensPerSecond') : undefined) : genFill;
+  const moedFill = nPrompt ? (nPrompt === allGpu.promptTokens ? withFill(pp[nPrompt], 'promptTokensPerSecond') : undefined) : genFill;
   row(label, nPrompt ? `prompt ${nPrompt}` : 'generation', `${f1(peerRate(name, 4, nPrompt))} / ${f1(peerRate(name, 6, nPrompt))}`, f1(p.r1), `${ratio(moed, p.r1)} / ${moedFill ? ratio(moedFill, p.r1) : '-'}`);
   return p;
 };
@@ -191,4 +201,40 @@ out.push(
     `llama.cpp with experts on the CPU: ${f1(peerGenTuned.r1)} (hand-tuned), ${f1(peerGenDefault.r1)} (defaults).`,
   '',
 );
-console.log(out.join('\n'));
+}
+
+function abRun() {
+  const rounds = [1, 2, 3, 4].filter((k) => r[`ab-moed-4-${k}`] && r[`ab-moed-6-${k}`]);
+  const rate = (name, blocks, k) => {
+    const x = r[`ab-${name}-${blocks}${k ? `-${k}` : ''}`];
+    return Array.isArray(x) ? x.find((y) => y.n_gen > 0).avg_ts : x.tokensPerSecond;
+  };
+  const projected = (name, k) => project(rate(name, 4, k), rate(name, 6, k));
+  // fill: each of R1's fill layers costs what a layer costs on the GPU (all-GPU at both depths).
+  const gpuLayer = projected('gpu');
+  const fill = (p) => 1 / (1 / p.r1 - fillLayersR1 * (p.c - gpuLayer.c));
+  out.push(
+    '### Generation A/B: llama.cpp with experts on the CPU and moed\'s engine, alternating in fresh processes',
+    '',
+    `Each round, at 4 then 6 blocks: llama-bench with defaults (-ncmoe 99), llama-bench hand-tuned (pinned, ubatch 2048, FA), moed's engine (bench/gen-ab.mjs: the deepseek-v3 plan, every expert in RAM); each 3 × 128 tokens. moed with fill: R1 with ${fillLayersR1} expert layers on this GPU, each costing what a MoE layer costs all on the GPU (${gpuLayer.perLayerMs.toFixed(2)} ms: ${f1(rate('gpu', 4))} / ${f1(rate('gpu', 6))} tok/s at 4 / 6 blocks) instead of on the CPU.`,
+    '',
+  );
+  head2('round', 'llama.cpp defaults: 4 / 6 blocks → R1', 'llama.cpp hand-tuned: 4 / 6 → R1', 'moed: 4 / 6 → R1', 'moed with fill, R1', 'moed / defaults, tuned', 'moed with fill / defaults, tuned');
+  const sum = { default: 0, tuned: 0, moed: 0, fill: 0 };
+  const cell = (name, k) => `${f1(rate(name, 4, k))} / ${f1(rate(name, 6, k))} → ${f1(projected(name, k).r1)}`;
+  for (const k of rounds) {
+    const d = projected('default', k).r1;
+    const t = projected('tuned', k).r1;
+    const m = projected('moed', k);
+    const mf = fill(m);
+    sum.default += 1 / d;
+    sum.tuned += 1 / t;
+    sum.moed += 1 / m.r1;
+    sum.fill += 1 / mf;
+    row(String(k), cell('default', k), cell('tuned', k), cell('moed', k), f1(mf), `${ratio(m.r1, d)}, ${ratio(m.r1, t)}`, `${ratio(mf, d)}, ${ratio(mf, t)}`);
+  }
+  const avg = (x) => rounds.length / x;
+  row('all rounds (time-averaged)', f1(avg(sum.default)), f1(avg(sum.tuned)), f1(avg(sum.moed)), f1(avg(sum.fill)), `${ratio(avg(sum.moed), avg(sum.default))}, ${ratio(avg(sum.moed), avg(sum.tuned))}`, `${ratio(avg(sum.fill), avg(sum.default))}, ${ratio(avg(sum.fill), avg(sum.tuned))}`);
+  out.push('');
+}
+
