@@ -2,12 +2,12 @@
 // official `ollama` npm client, by the moed CLI, and by plain HTTP reading NDJSON.
 import { spawn, type ChildProcess, execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Ollama } from 'ollama';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgeDeepseek2 } from '../../src/forge/index.js';
+import { freePort } from '../helpers/registry.js';
 import { tempDir } from '../helpers/store.js';
 
 const CLI = path.resolve('dist/cli/main.js');
@@ -15,14 +15,6 @@ let dir: string;
 let daemon: ChildProcess;
 let host: string;
 let env: NodeJS.ProcessEnv;
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function waitForServer(url: string, child: ChildProcess, ms: number): Promise<void> {
   const deadline = Date.now() + ms;

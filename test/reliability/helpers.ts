@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { encodeGgufHeader, readGgufHeader, type GgufTensorLayout, type GgufValue } from '../../src/gguf/index.js';
 import type { DaemonState } from '../../src/server/routes/debug.js';
+import { freePort } from '../helpers/registry.js';
 
 // --- snapshots ---------------------------------------------------------------------------------
 
@@ -128,13 +128,7 @@ export function ggufString(s: string): Buffer {
 
 export const CLI = path.resolve('dist/cli/main.js');
 
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+export { freePort };
 
 export interface DaemonProcess {
   url: string;
